@@ -1,0 +1,164 @@
+"""`crmw`: the command line. Each subcommand is one stage; `crmw run` chains them for a first look."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import time
+
+import duckdb
+
+from orchestration.dbt_runner import DbtError, run_dbt
+from orchestration.landing.loader import load_landing
+from orchestration.settings import ConfigError, Settings, load_settings
+from orchestration.summary import collect, render
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from orchestration.demo_bank import generate_demo
+
+    landing, truth = settings.landing_dir, settings.demo_truth_dir
+    if landing.exists() and any(landing.iterdir()):
+        if not args.force:
+            _say(f"error: {landing} already holds landing files; pass --force to replace them with a new demo")
+            return 2
+        shutil.rmtree(landing)
+        shutil.rmtree(truth, ignore_errors=True)
+    demo = settings.demo
+    customers = args.customers or demo.customers
+    seed = demo.seed if args.seed is None else args.seed
+    start, end = args.start or demo.start, args.end or demo.end
+    if end < start:
+        _say(f"error: --end {end} is before --start {start}")
+        return 2
+    _say(f"generating the demo bank: {customers:,} customers, {start} .. {end}, seed {seed} -> {landing}")
+    summary = generate_demo(landing, truth, customers=customers, seed=seed, start=start, end=end, progress=_say)
+    _say(f"demo written in {summary.seconds:.1f}s; planted truth in {truth}")
+    return 0
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(settings.warehouse_path))
+
+
+def _load(settings: Settings, date_from: dt.date | None, date_to: dt.date | None) -> bool:
+    with _connect(settings) as con:
+        report = load_landing(con, settings.landing_dir, date_from, date_to, progress=_say)
+    _say(
+        f"load: {report.files_loaded} files loaded, {report.files_unchanged} unchanged, "
+        f"{len(report.rejected)} rejected; {report.rows_loaded:,} rows, "
+        f"{report.rows_quarantined:,} quarantined, {report.dq_issues:,} data-quality issues "
+        f"in {report.seconds:.1f}s"
+    )
+    for _, reason in report.rejected:
+        _say(f"  rejected {reason}")
+    return not report.rejected
+
+
+def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
+    ok = _load(settings, args.date_from, args.date_to)
+    return 0 if ok or not args.strict else 1
+
+
+def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    run_dbt(settings, ["build", *(["--select", args.select] if args.select else [])], progress=_say)
+    return 0
+
+
+def cmd_summary(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.warehouse_path.exists():
+        _say(f"error: no warehouse at {settings.warehouse_path}; run `crmw run` first")
+        return 2
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        _say(render(collect(con)))
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Generate the demo when the landing folder is empty, then load and build, then summarise."""
+    timings: dict[str, float] = {}
+    landing = settings.landing_dir
+    if not (landing.exists() and any(landing.iterdir())):
+        started = time.perf_counter()
+        code = cmd_demo(settings, argparse.Namespace(customers=None, seed=None, start=None, end=None, force=False))
+        if code:
+            return code
+        timings["generate demo"] = time.perf_counter() - started
+    else:
+        _say(f"using the landing files already in {landing}")
+    started = time.perf_counter()
+    _load(settings, None, None)
+    timings["load landing files"] = time.perf_counter() - started
+    _say("building staging, ODS and warehouse with dbt (seeds, snapshots, models, tests)")
+    timings["dbt build"] = run_dbt(settings, ["build"], progress=_say)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        summary = collect(con)
+    summary.timings = timings
+    _say(render(summary))
+    _say(f"\nwarehouse: {settings.warehouse_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crmw",
+        description="crm-warehouse: analytical CRM warehouse. State lives in $CRMW_HOME (default .crmw/).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate the demo bank's landing files (deterministic)")
+    demo.add_argument("--customers", type=int, help="number of customers (default from settings: 20000)")
+    demo.add_argument("--seed", type=int, help="random seed (default from settings: 42)")
+    demo.add_argument("--start", type=_date, help="first day of history (YYYY-MM-DD)")
+    demo.add_argument("--end", type=_date, help="last day of history (YYYY-MM-DD)")
+    demo.add_argument("--force", action="store_true", help="replace landing files already there")
+    demo.set_defaults(func=cmd_demo)
+
+    load = sub.add_parser("load", help="load new or changed landing files into the raw tables")
+    load.add_argument("--from", dest="date_from", type=_date, help="only files delivered on or after this day")
+    load.add_argument("--to", dest="date_to", type=_date, help="only files delivered on or before this day")
+    load.add_argument("--strict", action="store_true", help="exit 1 when any file is rejected")
+    load.set_defaults(func=cmd_load)
+
+    build = sub.add_parser("build", help="dbt build: seeds, staging, ODS, snapshot, warehouse, tests")
+    build.add_argument("--select", help="dbt node selection, e.g. 'staging' or '+fct_transactions'")
+    build.set_defaults(func=cmd_build)
+
+    run = sub.add_parser("run", help="demo (if no landing files) + load + build + summary")
+    run.set_defaults(func=cmd_run)
+
+    summary = sub.add_parser("summary", help="rows per layer and data-quality counts")
+    summary.set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return args.func(settings, args)
+    except (ConfigError, DbtError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.IOException as exc:
+        print(f"error: cannot open the warehouse ({exc}); is another crmw process writing it?", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,68 @@
+"""Run dbt against the working warehouse, with every path under CRMW_HOME.
+
+dbt runs as a subprocess of the venv's own `dbt` (found beside this interpreter, so an
+un-activated `.venv/bin/crmw` works). Its full log goes to $CRMW_HOME/logs; the console gets one
+line per finished node.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from orchestration.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+_NODE_DONE = re.compile(r"\d+ of \d+ (OK|PASS|WARN|ERROR|FAIL|SKIP)\b")
+
+
+class DbtError(RuntimeError):
+    """dbt exited non-zero; the message carries its failing lines and the log path."""
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        CRMW_WAREHOUSE_PATH=str(settings.warehouse_path),
+        CRMW_DBT_THREADS=str(settings.dbt.threads),
+        DBT_TARGET_PATH=str(settings.dbt_target_dir),
+        DBT_LOG_PATH=str(settings.home / "logs"),
+        DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return env
+
+
+def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None] | None = None) -> float:
+    """Run `dbt <args>` for the configured target; raises DbtError on failure. Returns seconds."""
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--target", settings.dbt.target]
+    started = time.perf_counter()
+    lines: list[str] = []
+    with subprocess.Popen(
+        cmd, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, encoding="utf-8", errors="replace",
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            lines.append(line)
+            if progress and _NODE_DONE.search(line):
+                progress(line.split(" ", 1)[-1].strip())
+    if proc.returncode != 0:
+        failing = [ln for ln in lines if re.search(r"\b(ERROR|FAIL|Error|error)\b", ln)][-15:]
+        raise DbtError(
+            f"dbt {' '.join(args)} failed (exit {proc.returncode}); full log in {settings.home / 'logs'}\n"
+            + "\n".join(failing or lines[-20:])
+        )
+    return time.perf_counter() - started

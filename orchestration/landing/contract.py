@@ -182,3 +182,18 @@ LINEAGE_COLUMNS = (
 )
 
 FILE_FORMATS = ("csv", "parquet")
+
+
+def contract_markdown() -> str:
+    """The contract as the README's tables (a test keeps the README in step with this module)."""
+    out = []
+    for entity in ENTITIES.values():
+        key = ", ".join(entity.key)
+        out.append(f"**`{entity.name}`** — {entity.meaning}; one row per `{key}` within a source system.\n")
+        out.append("| column | required | type | meaning |")
+        out.append("|---|---|---|---|")
+        out += [
+            f"| `{c.name}` | {'**yes**' if c.required else 'no'} | {c.type} | {c.meaning} |" for c in entity.columns
+        ]
+        out.append("")
+    return "\n".join(out)

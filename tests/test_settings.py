@@ -1,0 +1,63 @@
+"""Settings: defaults in code, a TOML file overrides them, mistakes name the file and key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from orchestration.landing.contract import contract_markdown
+from orchestration.settings import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    monkeypatch.delenv("CRMW_CONFIG", raising=False)
+    monkeypatch.setenv("CRMW_HOME", str(tmp_path / "home"))
+
+
+def test_defaults_and_layout_under_crmw_home(tmp_path):
+    s = load_settings()
+    home = tmp_path / "home"
+    assert s.home == home and s.config_path == home / "crmw.toml"
+    assert (s.demo.customers, s.demo.seed, s.demo.start, s.demo.end) == (
+        20_000, 42, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    assert s.landing_dir == home / "landing" and s.serving_path == home / "serving" / "crm.duckdb"
+    for path in (s.warehouse_path, s.reports_dir, s.dagster_home, s.demo_truth_dir, s.dbt_target_dir):
+        assert home in path.parents
+
+
+def test_toml_overrides_defaults(tmp_path, monkeypatch):
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('[demo]\ncustomers = 500\nstart = "2023-06-01"\n[dbt]\nthreads = 4\n', encoding="utf-8")
+    monkeypatch.setenv("CRMW_CONFIG", str(cfg))
+    s = load_settings()
+    assert (s.demo.customers, s.demo.start, s.demo.seed, s.dbt.threads) == (500, dt.date(2023, 6, 1), 42, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[demo]\ncustomer = 5\n", "unknown key [demo].customer"),
+        ("[demos]\n", "unknown section [demos]"),
+        ('[demo]\ncustomers = "many"\n', "[demo].customers must be int, got str"),
+        ('[demo]\nstart = "1/1/2024"\n', "[demo].start = '1/1/2024' is not a YYYY-MM-DD date"),
+        ("[demo\n", "crmw.toml"),
+    ],
+)
+def test_bad_settings_name_the_file_and_key(tmp_path, text, message):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "crmw.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert message in str(err.value) and str(home / "crmw.toml") in str(err.value)
+
+
+def test_readme_documents_the_landing_contract_as_enforced():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index("<!-- contract:start -->"), readme.index("<!-- contract:end -->")
+    assert readme[start:end].split("-->", 1)[1].strip() == contract_markdown().strip()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import sys
 import time
 
@@ -31,12 +30,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from orchestration.demo_bank import generate_demo
 
     landing, truth = settings.landing_dir, settings.demo_truth_dir
-    if landing.exists() and any(landing.iterdir()):
-        if not args.force:
-            _say(f"error: {landing} already holds landing files; pass --force to replace them with a new demo")
-            return 2
-        shutil.rmtree(landing)
-        shutil.rmtree(truth, ignore_errors=True)
+    if landing.exists() and any(landing.iterdir()) and not args.force:
+        _say(f"error: {landing} already holds landing files; pass --force to replace the demo's systems")
+        return 2
     demo = settings.demo
     customers = args.customers or demo.customers
     seed = demo.seed if args.seed is None else args.seed
@@ -45,7 +41,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"error: --end {end} is before --start {start}")
         return 2
     _say(f"generating the demo bank: {customers:,} customers, {start} .. {end}, seed {seed} -> {landing}")
-    summary = generate_demo(landing, truth, customers=customers, seed=seed, start=start, end=end, progress=_say)
+    summary = generate_demo(
+        landing, truth, customers=customers, seed=seed, start=start, end=end, progress=_say, overwrite=args.force
+    )
     _say(f"demo written in {summary.seconds:.1f}s; planted truth in {truth}")
     return 0
 
@@ -125,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="random seed (default from settings: 42)")
     demo.add_argument("--start", type=_date, help="first day of history (YYYY-MM-DD)")
     demo.add_argument("--end", type=_date, help="last day of history (YYYY-MM-DD)")
-    demo.add_argument("--force", action="store_true", help="replace landing files already there")
+    demo.add_argument("--force", action="store_true", help="replace the demo systems' landing files already there")
     demo.set_defaults(func=cmd_demo)
 
     load = sub.add_parser("load", help="load new or changed landing files into the raw tables")

@@ -1,0 +1,148 @@
+"""End to end on a small demo bank: `crmw run` generates, loads and builds; every dbt test passes,
+the quarantine holds exactly the planted bad rows, and revenue reconciles from landing files to the
+warehouse."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.cli import main
+from orchestration.settings import load_settings
+
+pytestmark = pytest.mark.e2e
+
+DEMO = '[demo]\ncustomers = 1500\nseed = 7\nstart = "2024-01-01"\nend = "2024-06-30"\n'
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("crmw_home")
+    (home / "crmw.toml").write_text(DEMO, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRMW_HOME", str(home))
+        mp.delenv("CRMW_CONFIG", raising=False)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["run"])
+        settings = load_settings()
+        yield settings, code, out.getvalue(), mp
+
+
+def query(settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_run_succeeds_and_prints_the_summary(built):
+    settings, code, output, _ = built
+    assert code == 0, output[-3000:]
+    for heading in ("Rows per layer", "Data quality", "Time taken", "warehouse ", "ods ", "staging "):
+        assert heading in output
+    assert settings.warehouse_path.exists()
+
+
+def test_every_dbt_node_passed(built):
+    settings, _, _, _ = built
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
+    statuses = {r["status"] for r in results}
+    assert statuses <= {"success", "pass"}, [r["unique_id"] for r in results if r["status"] not in statuses]
+    tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
+    assert len(tests) > 100
+
+
+def test_quarantine_holds_exactly_the_planted_bad_rows(built):
+    settings, _, _, _ = built
+    defects = pq.read_table(settings.demo_truth_dir / "defects.parquet").to_pandas()
+    planted = {(r.file, int(r.line)) for r in defects[defects.causes_quarantine].itertuples()}
+    assert planted, "the demo plants rows that must be quarantined"
+    quarantined = set(query(settings, "select _file, _line from raw.quarantine"))
+    assert quarantined == planted
+
+
+def test_rows_in_every_file_reconcile(built):
+    settings, _, _, _ = built
+    assert query(settings, "select count(*) from raw.load_log where rows_in_file <> rows_loaded + rows_quarantined"
+                 ) == [(0,)]
+    (files,) = query(settings, "select count(*) from raw.load_log where is_current")[0]
+    assert files == sum(1 for p in settings.landing_dir.rglob("*") if p.is_file())
+
+
+def test_revenue_reconciles_from_landing_files_to_the_warehouse(built):
+    """Read the landing files afresh (not through the loader): valid rows, last delivery of each id."""
+    settings, _, _, _ = built
+    landing = settings.landing_dir.as_posix()
+    with duckdb.connect() as con:
+        (expected,) = con.execute(
+            f"""
+            with csv as (
+                select split_part(filename, '/', -3) as system, transaction_id, customer_id, occurred_at,
+                       try_cast(amount as decimal(18,2)) as amount, filename
+                from read_csv('{landing}/*/transactions/*.csv', all_varchar = true, filename = true,
+                              ignore_errors = true, header = true, union_by_name = true)
+            ), pqt as (
+                select split_part(filename, '/', -3) as system, transaction_id, customer_id,
+                       cast(occurred_at as varchar) as occurred_at, cast(amount as decimal(18,2)) as amount,
+                       filename
+                from read_parquet('{landing}/*/transactions/*.parquet', filename = true, union_by_name = true)
+            ), last_delivery as (
+                select amount,
+                       row_number() over (partition by system, transaction_id order by filename desc) as rn
+                from (select * from csv union all select * from pqt) as valid
+                where transaction_id is not null and customer_id is not null and amount is not null
+                  and try_cast(occurred_at as timestamp) is not null
+            )
+            select sum(amount) from last_delivery where rn = 1
+            """
+        ).fetchall()[0]
+    (warehouse,) = query(settings, "select sum(amount) from warehouse.fct_transactions")[0]
+    assert expected > Decimal(0)
+    assert warehouse == expected
+
+
+def test_planted_sentinel_birth_dates_are_flagged_and_blanked(built):
+    settings, _, _, _ = built
+    (flagged, blanked) = query(
+        settings,
+        "select count(*), count(*) filter (where date_of_birth is null) from ods.ods_customers "
+        "where has_sentinel_birth_date",
+    )[0]
+    assert flagged > 0 and flagged == blanked
+    (sentinels_in_raw,) = query(
+        settings,
+        "select count(distinct source_system || '|' || customer_id) from raw.customers "
+        "where date_of_birth = date '1911-11-11'",
+    )[0]
+    assert flagged == sentinels_in_raw
+
+
+def test_loading_again_changes_nothing(built):
+    settings, _, _, mp = built
+    before = query(settings, "select count(*), sum(rows_loaded) from raw.load_log")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["load"]) == 0
+    assert "0 files loaded" in out.getvalue()
+    assert query(settings, "select count(*), sum(rows_loaded) from raw.load_log") == before
+
+
+def test_demo_refuses_to_overwrite_without_force(built):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["demo"]) == 2
+    assert "--force" in out.getvalue()
+
+
+def test_summary_command_reads_the_built_warehouse(built):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["summary"]) == 0
+    assert "fct_transactions" in out.getvalue()
+    assert Path(built[0].warehouse_path).exists()

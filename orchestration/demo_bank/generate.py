@@ -300,7 +300,7 @@ class _Run:
                 "top20_profit_share": s.top20_profit_share,
             },
             "campaign_lift": s.campaign_lift,
-            "lift_by_propensity_quintile": truth.lift_by_propensity_quintile,
+            "response_by_propensity_band": truth.lift_by_propensity_band,
         }
         text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         (self.truth / "manifest.json").write_text(text, encoding="utf-8")

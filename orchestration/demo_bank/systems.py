@@ -68,7 +68,7 @@ COLUMNS = {
         "national_id",
     ),
     "contact_centre": ("first_name", "last_name", "phone", "postcode"),
-    "digital": ("first_name", "last_name", "date_of_birth", "email", "phone"),
+    "digital": ("first_name", "last_name", "email", "phone"),  # a registration: name, email, phone
     "marketing": ("first_name", "last_name", "email", "address_line1", "address_line2", "city", "postcode"),
 }
 
@@ -142,8 +142,6 @@ NOISE = {
         nickname=0.15,
         typo_first=0.04,
         typo_last=0.04,
-        dob_swap=0.03,
-        dob_digit=0.02,
         missing_phone=0.30,
         case=0.10,
         whitespace=0.05,

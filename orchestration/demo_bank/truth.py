@@ -20,6 +20,10 @@ from orchestration.demo_bank.systems import Records
 from orchestration.demo_bank.world import Persons
 
 
+def _cents(x: np.ndarray) -> pa.Array:
+    return money_array(np.rint(x).astype(np.int64))
+
+
 @dataclass
 class Truth:
     persons: pa.Table
@@ -27,7 +31,7 @@ class Truth:
     unprofitable_share: float
     top20_profit_share: float | None  # share of total profit earned by the most profitable fifth
     campaign_lift: float | None  # response rate of contacted over control
-    lift_by_propensity_quintile: dict[str, dict[str, float]]
+    lift_by_propensity_band: dict[str, dict[str, float]]  # response rates of contacted and control
 
 
 def build_truth(
@@ -53,7 +57,7 @@ def build_truth(
         parts.append(
             pa.table(
                 {
-                    "source_system": pa.array([system] * len(keep)),
+                    "source_system": pa.repeat(pa.scalar(system), len(keep)),
                     "customer_id": rec.ids.take(pa.array(keep)),
                     "person_id": person_ids.take(pa.array(rec.person[keep])),
                     "is_within_system_duplicate": pa.array(rec.is_dup[keep]),
@@ -98,12 +102,12 @@ def build_truth(
         "digital_rate": pa.array(np.round(persons.digital_rate, 6)),
         **{f"in_{system}": pa.array(has[system]) for system in records},
         "products_held": pa.array(products),
-        "revenue": money_array(ledger.revenue.astype(np.int64)),
-        "direct_cost": money_array(ledger.direct_cost.astype(np.int64)),
-        "cost_to_serve": money_array(ledger.cost_to_serve.astype(np.int64)),
-        "servicing_cost": money_array(ledger.servicing_cost.astype(np.int64)),
-        "marketing_cost": money_array(ledger.marketing_cost.astype(np.int64)),
-        "profit": money_array(profit.astype(np.int64)),
+        "revenue": _cents(ledger.revenue),
+        "direct_cost": _cents(ledger.direct_cost),
+        "cost_to_serve": _cents(ledger.cost_to_serve),
+        "servicing_cost": _cents(ledger.servicing_cost),
+        "marketing_cost": _cents(ledger.marketing_cost),
+        "profit": _cents(profit),
         "assisted_contacts": pa.array(ledger.assisted_contacts.astype(np.int64)),
         "complaints": pa.array(ledger.complaints.astype(np.int64)),
         "digital_sessions": pa.array(ledger.digital_sessions.astype(np.int64)),
@@ -118,13 +122,14 @@ def build_truth(
         c: camp.responded[camp.is_control == c].mean() if (camp.is_control == c).any() else 0.0
         for c in (False, True)
     }
-    quintile = np.minimum((persons.propensity[camp.person] * 5).astype(int), 4)
-    by_q = {}
+    # Response of contacted and control within bands of the hidden propensity: real lift at equal propensity.
+    band = np.minimum((persons.propensity[camp.person] * 5).astype(int), 4)
+    by_band = {}
     for q in range(5):
-        sel = quintile == q
+        sel = band == q
         ctl, cnt = sel & camp.is_control, sel & ~camp.is_control
         if ctl.any() and cnt.any():
-            by_q[f"q{q + 1}"] = {
+            by_band[f"{q / 5:.1f}-{(q + 1) / 5:.1f}"] = {
                 "contacted": round(float(camp.responded[cnt].mean()), 4),
                 "control": round(float(camp.responded[ctl].mean()), 4),
             }
@@ -134,5 +139,5 @@ def build_truth(
         unprofitable_share=round(float((p < 0).mean()), 4),
         top20_profit_share=round(float(top.sum() / p.sum()), 4) if p.sum() > 0 else None,
         campaign_lift=round(float(rate[False] / rate[True]), 3) if rate[True] > 0 else None,
-        lift_by_propensity_quintile=by_q,
+        lift_by_propensity_band=by_band,
     )

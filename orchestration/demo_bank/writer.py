@@ -23,21 +23,11 @@ BOM = "\ufeff"
 # String columns the generator fills only from ids and code lists ([A-Za-z0-9_-] and spaces), so they never
 # need CSV quoting; free text (names, addresses, emails, campaign names) is always checked.
 PLAIN = frozenset(
-    {
-        "customer_id",
-        "account_id",
-        "transaction_id",
-        "interaction_id",
-        "campaign_id",
-        "product_id",
-        "channel",
-        "interaction_type",
-        "transaction_type",
-        "status",
-        "gender",
-        "country",
-    }
+    "customer_id account_id transaction_id interaction_id campaign_id product_id channel interaction_type "
+    "transaction_type status gender country".split()
 )
+# Low-cardinality code columns: dictionary-encoded in Parquet (ids are not, which is faster to write).
+CODES = frozenset("product_id channel interaction_type transaction_type status gender country".split())
 
 
 @dataclass
@@ -148,6 +138,8 @@ def _day_groups(day: np.ndarray) -> list[tuple[int, int, int]]:
 def write_csv(
     root: Path, frame: Frame, edits: Edits | None = None, bom_days: frozenset[int] = frozenset()
 ) -> Written:
+    """One UTF-8 CSV per delivery day with a header of the frame's columns, `edits` planted; the files of
+    `bom_days` start with a byte-order mark."""
     edits = edits or Edits()
     contract = ENTITIES[frame.entity]
     text = {c: to_text(a, contract.column(c).type, plain=c in PLAIN) for c, a in frame.columns.items()}
@@ -190,10 +182,9 @@ def write_csv(
 
 
 def write_parquet(root: Path, frame: Frame) -> Written:
+    """One Parquet file per delivery day with the contract types (decimal money, timestamps)."""
     table = pa.table(frame.columns)
-    codes = [
-        c for c in frame.columns if c in PLAIN and not c.endswith("_id") or c == "product_id"
-    ]  # low-card
+    codes = [c for c in frame.columns if c in CODES]
     files = []
     groups = _day_groups(frame.day)
     (root / frame.system / frame.entity).mkdir(parents=True, exist_ok=True)

@@ -111,6 +111,53 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
+    """The daily refresh, once, over a range of delivery days: load, build, test, check, publish."""
+    from orchestration.progress import ProgressBars
+    from orchestration.refresh import RefreshError, refresh, render_result
+
+    if args.date_from and args.date_to and args.date_to < args.date_from:
+        _say(f"error: --to {args.date_to} is before --from {args.date_from}")
+        return 2
+    bars = ProgressBars()
+    try:
+        result = refresh(settings, args.date_from, args.date_to, listener=bars)
+    except RefreshError as exc:
+        _say(f"error: {exc}")
+        return 2
+    finally:
+        bars.close()
+    _say(render_result(result))
+    return 0 if result.success else 1
+
+
+def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
+    """The Dagster webserver (and the daemon that runs the schedule and sensors) on 127.0.0.1."""
+    import os
+    import signal
+
+    from orchestration.assets.dbt import dbt_project, ensure_manifest
+    from orchestration.instance import prepare_dagster_home
+
+    env = {**os.environ, **prepare_dagster_home(settings)}
+    ensure_manifest(settings, dbt_project(settings))  # parse once here rather than in every process
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
+           "--host", "127.0.0.1", "--port", str(args.port)]
+    _say(f"Dagster UI on http://127.0.0.1:{args.port} (schedule and sensors run while it is up); Ctrl-C stops it")
+    # Become `dagster dev`, so Ctrl-C and SIGTERM reach it (and it stops its webserver and daemon). A
+    # SIGINT ignored by a background shell would be inherited and make it unstoppable: restore it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execve(sys.executable, cmd, env)
+    return 0  # not reached
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from orchestration.status import collect_status, render_status
+
+    _say(render_status(collect_status(settings), settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crmw",
@@ -141,6 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="rows per layer and data-quality counts")
     summary.set_defaults(func=cmd_summary)
+
+    refresh = sub.add_parser(
+        "refresh", help="the daily refresh once: load new landing files, dbt build + tests, checks, publish"
+    )
+    refresh.add_argument("--from", dest="date_from", type=_date,
+                         help="first delivery day to (re)load; with --to, re-runs that range")
+    refresh.add_argument("--to", dest="date_to", type=_date,
+                         help="last delivery day to load; alone, the warehouse as it was on that day")
+    refresh.set_defaults(func=cmd_refresh)
+
+    ui = sub.add_parser("ui", help="Dagster UI on 127.0.0.1: asset graph, runs, schedule and sensors")
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.set_defaults(func=cmd_ui)
+
+    status = sub.add_parser("status", help="last refresh, what is published, freshness, quarantine, failures")
+    status.set_defaults(func=cmd_status)
     return parser
 
 

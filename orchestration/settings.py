@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -29,11 +31,59 @@ class DbtSettings:
 
 
 @dataclass(frozen=True)
+class RefreshSettings:
+    schedule: str = "02:00"  # local time of day of the nightly refresh, HH:MM (24-hour)
+    timezone: str = "local"  # IANA zone name, or "local" for this machine's zone
+    first_day: dt.date = dt.date(2020, 1, 1)  # first delivery day the daily partitions cover
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.schedule):
+            raise ValueError(f"schedule = {self.schedule!r} is not a HH:MM time of day")
+        if self.timezone != "local":
+            try:
+                zoneinfo.ZoneInfo(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"timezone = {self.timezone!r} is not an IANA time zone name") from exc
+
+    @property
+    def hour(self) -> int:
+        return int(self.schedule[:2])
+
+    @property
+    def minute(self) -> int:
+        return int(self.schedule[3:])
+
+    @property
+    def zone(self) -> str:
+        """The IANA zone the schedule and the daily partitions run in ("local" resolved)."""
+        return self.timezone if self.timezone != "local" else local_timezone()
+
+
+def local_timezone() -> str:
+    """This machine's IANA zone name: $TZ, else the /etc/localtime link, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = localtime.resolve().as_posix()
+        if "/zoneinfo/" in target:
+            candidates.append(target.split("/zoneinfo/", 1)[1])
+    for name in candidates:
+        if name:
+            try:
+                zoneinfo.ZoneInfo(name)
+                return name
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+    return "UTC"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     config_path: Path
     demo: DemoSettings = field(default_factory=DemoSettings)
     dbt: DbtSettings = field(default_factory=DbtSettings)
+    refresh: RefreshSettings = field(default_factory=RefreshSettings)
 
     # Layout under CRMW_HOME; one place so nothing else builds these paths by hand.
     @property
@@ -65,6 +115,15 @@ class Settings:
     def dbt_target_dir(self) -> Path:
         return self.home / "dbt" / "target"
 
+    @property
+    def refresh_log_path(self) -> Path:
+        # Refresh history and failures (SQLite: several processes append to it safely).
+        return self.home / "status" / "refresh_log.sqlite"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
 
 class ConfigError(ValueError):
     """A settings file that cannot be used; the message names the file and key."""
@@ -87,7 +146,10 @@ def _section(cls, raw: dict, path: Path, name: str):
                 f"{path}: [{name}].{key} must be {type(default).__name__}, got {type(value).__name__}"
             )
         values[key] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [{name}].{exc}") from exc
 
 
 def load_settings(home: str | os.PathLike | None = None) -> Settings:
@@ -101,7 +163,7 @@ def load_settings(home: str | os.PathLike | None = None) -> Settings:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
-    sections = {"demo": DemoSettings, "dbt": DbtSettings}
+    sections = {"demo": DemoSettings, "dbt": DbtSettings, "refresh": RefreshSettings}
     for name in raw:
         if name not in sections:
             raise ConfigError(f"{config_path}: unknown section [{name}]; known: {', '.join(sections)}")

@@ -112,7 +112,7 @@ def discover(
     return [f for f in files if f.rel not in ambiguous], bad
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -499,7 +499,7 @@ def load_landing(
     }
     batches: dict[tuple, _Batch] = {}
     for f in files:
-        sha = _sha256(f.path)
+        sha = file_sha256(f.path)
         if current.get(f.day_key) == (f.rel, sha):
             report.files_unchanged += 1
             continue

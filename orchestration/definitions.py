@@ -1,0 +1,70 @@
+"""The one Dagster `Definitions` of crm-warehouse: the daily refresh as an asset graph.
+
+    landing loads (raw/landing, daily partitions) -> dbt: seeds, staging, ods, snapshots, warehouse (+ marts)
+        -> Python models (models_ml wrappers; none yet) -> warehouse grain checks -> publish (serving_database)
+
+`daily_refresh` is one job over all of it; a run over a range of delivery days loads them in one step and
+builds once (`crmw refresh`, backfills, the sensor). The schedule runs it every night for the day just over.
+Everything that touches the working DuckDB file shares the `crmw_warehouse` pool (one slot). Paths come from
+CRMW_HOME and the settings file (orchestration/settings.py), read when the definitions load.
+
+Load it with `crmw ui`, or `dagster dev -m orchestration.definitions` with DAGSTER_HOME and
+CRMW_DAGSTER_STORAGE set (see orchestration/instance.py).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.checks import build_grain_checks
+from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.landing import build_landing_loads, landing_partitions
+from orchestration.assets.models import MODEL_ASSETS
+from orchestration.assets.serving import build_serving_database
+from orchestration.sensors import build_sensors
+from orchestration.settings import Settings, load_settings
+
+JOB_NAME = "daily_refresh"
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions_def = landing_partitions(settings)
+    landing_loads = build_landing_loads(settings, partitions_def)
+    dbt_build, dbt_resource = build_dbt_assets(settings)
+    transform_specs = [*dbt_build.specs, *(spec for a in MODEL_ASSETS for spec in a.specs)]
+    grain_checks = build_grain_checks(settings, {spec.key for spec in transform_specs})
+    blocking_checks = [
+        spec.key
+        for assets_def in (landing_loads, dbt_build, *MODEL_ASSETS, *grain_checks)
+        for spec in assets_def.check_specs
+        if spec.blocking
+    ]
+    serving_database = build_serving_database(settings, transform_specs, blocking_checks)
+
+    daily_refresh = dg.define_asset_job(
+        JOB_NAME,
+        selection=dg.AssetSelection.all(),
+        description="Load landing files of a range of delivery days, build and test with dbt, run the models, "
+        "check, publish.",
+    )
+    schedule = dg.build_schedule_from_partitioned_job(
+        daily_refresh,
+        name="nightly_refresh",
+        hour_of_day=settings.refresh.hour,
+        minute_of_hour=settings.refresh.minute,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Every day at {settings.refresh.schedule} ({settings.refresh.zone}): refresh the day just over.",
+    )
+    return dg.Definitions(
+        assets=[landing_loads, dbt_build, *MODEL_ASSETS, serving_database],
+        asset_checks=grain_checks,
+        jobs=[daily_refresh],
+        schedules=[schedule],
+        sensors=build_sensors(settings, daily_refresh, partitions_def),
+        resources={"dbt": dbt_resource},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

@@ -87,7 +87,8 @@ def cmd_summary(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Generate the demo when the landing folder is empty, then load and build, then summarise."""
+    """Generate the demo when the landing folder is empty, refresh (load, build, test, check, publish),
+    then summarise the working warehouse."""
     timings: dict[str, float] = {}
     landing = settings.landing_dir
     if not (landing.exists() and any(landing.iterdir())):
@@ -98,37 +99,42 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         timings["generate demo"] = time.perf_counter() - started
     else:
         _say(f"using the landing files already in {landing}")
-    started = time.perf_counter()
-    _load(settings, None, None)
-    timings["load landing files"] = time.perf_counter() - started
-    _say("building staging, ODS and warehouse with dbt (seeds, snapshots, models, tests)")
-    timings["dbt build"] = run_dbt(settings, ["build"], progress=_say)
+    result = _refresh(settings, None, None)
+    if result is None or not result.success:
+        return 2 if result is None else 1
+    timings.update((s.name, s.seconds) for s in result.stages if s.seconds is not None)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         summary = collect(con)
     summary.timings = timings
     _say(render(summary))
-    _say(f"\nwarehouse: {settings.warehouse_path}")
+    _say(f"\nworking warehouse: {settings.warehouse_path}\npublished (what dashboards read): {settings.serving_path}")
     return 0
+
+
+def _refresh(settings: Settings, date_from: dt.date | None, date_to: dt.date | None):
+    """Run the refresh with progress bars and print its result table; None when it could not start."""
+    from orchestration.progress import ProgressBars
+    from orchestration.refresh import RefreshError, refresh, render_result
+
+    bars = ProgressBars()
+    try:
+        result = refresh(settings, date_from, date_to, listener=bars)
+    except RefreshError as exc:
+        _say(f"error: {exc}")
+        return None
+    finally:
+        bars.close()
+    _say(render_result(result))
+    return result
 
 
 def cmd_refresh(settings: Settings, args: argparse.Namespace) -> int:
     """The daily refresh, once, over a range of delivery days: load, build, test, check, publish."""
-    from orchestration.progress import ProgressBars
-    from orchestration.refresh import RefreshError, refresh, render_result
-
     if args.date_from and args.date_to and args.date_to < args.date_from:
         _say(f"error: --to {args.date_to} is before --from {args.date_from}")
         return 2
-    bars = ProgressBars()
-    try:
-        result = refresh(settings, args.date_from, args.date_to, listener=bars)
-    except RefreshError as exc:
-        _say(f"error: {exc}")
-        return 2
-    finally:
-        bars.close()
-    _say(render_result(result))
-    return 0 if result.success else 1
+    result = _refresh(settings, args.date_from, args.date_to)
+    return 2 if result is None else (0 if result.success else 1)
 
 
 def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
@@ -183,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--select", help="dbt node selection, e.g. 'staging' or '+fct_transactions'")
     build.set_defaults(func=cmd_build)
 
-    run = sub.add_parser("run", help="demo (if no landing files) + load + build + summary")
+    run = sub.add_parser("run", help="demo (if no landing files) + refresh (load, build, test, publish) + summary")
     run.set_defaults(func=cmd_run)
 
     summary = sub.add_parser("summary", help="rows per layer and data-quality counts")

@@ -21,12 +21,19 @@ from pathlib import Path
 from orchestration import progress
 from orchestration.landing.loader import discover
 from orchestration.settings import Settings
-from orchestration.status import JOB_NAME, FailureRecord, record_failures, record_run_failure, run_range
-
-TRIGGER_TAG = "crmw/trigger"
-PID_TAG = "crmw/pid"
-PID_START_TAG = "crmw/pid_start"
-HOST_TAG = "crmw/host"
+from orchestration.status import (
+    HOST_TAG,
+    JOB_NAME,
+    PID_START_TAG,
+    PID_TAG,
+    TRIGGER_TAG,
+    FailureRecord,
+    process_gone,
+    process_start,
+    record_failures,
+    record_run_failure,
+    run_range,
+)
 
 # Step keys of the job, in order, and how the final table names them.
 STAGES = {
@@ -141,25 +148,6 @@ def plan_range(
 
 
 # ------------------------------------------------------------------------------------------------ recovery
-def _process_start(pid: int) -> str | None:
-    """The start time of a process (clock ticks since boot), to tell a live process from a reused pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _alive(pid: int, started: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return started is None or _process_start(pid) in (None, started)
-
-
 def recover_interrupted_runs(settings: Settings, instance) -> list[str]:
     """Mark as failed the `crmw refresh` runs of this host whose process is gone, and free their pool slots."""
     from dagster import DagsterRunStatus, RunsFilter
@@ -175,9 +163,9 @@ def recover_interrupted_runs(settings: Settings, instance) -> list[str]:
     )
     recovered = []
     for run in runs:
-        pid = int(run.tags.get(PID_TAG, "0") or 0)
-        if pid and _alive(pid, run.tags.get(PID_START_TAG)):
+        if not process_gone(run):
             continue
+        pid = run.tags.get(PID_TAG)
         message = f"interrupted: the crmw process {pid} running it is gone (killed?); nothing was published by it"
         instance.report_run_failed(run, message)
         if instance.event_log_storage.supports_global_concurrency_limits:
@@ -303,7 +291,7 @@ def refresh(
         RANGE_END_TAG: last.isoformat(),
         TRIGGER_TAG: "cli",
         PID_TAG: str(os.getpid()),
-        PID_START_TAG: _process_start(os.getpid()) or "",
+        PID_START_TAG: process_start(os.getpid()) or "",
         HOST_TAG: socket.gethostname(),
         # The CLI reports failures to its user; the instance's automatic run retries are for daemon runs.
         "dagster/max_retries": "0",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +25,11 @@ from orchestration.publish import connect_serving
 from orchestration.settings import Settings
 
 JOB_NAME = "daily_refresh"
+# Tags `crmw refresh` puts on its runs: who started it, and which process on which host runs it.
+TRIGGER_TAG = "crmw/trigger"
+PID_TAG = "crmw/pid"
+PID_START_TAG = "crmw/pid_start"
+HOST_TAG = "crmw/host"
 
 _SCHEMA = """
 create table if not exists failures (
@@ -96,6 +103,33 @@ def recent_failures(settings: Settings, limit: int = 10) -> list[tuple]:
 
 
 # ------------------------------------------------------------------------------------------------ runs
+def process_start(pid: int) -> str | None:
+    """The start time of a process (clock ticks since boot), to tell a live process from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return started is None or process_start(pid) in (None, started)
+
+
+def process_gone(run) -> bool:
+    """A run `crmw refresh` started on this host whose process no longer exists (it was killed)."""
+    if run.tags.get(TRIGGER_TAG) != "cli" or run.tags.get(HOST_TAG) != socket.gethostname():
+        return False
+    pid = int(run.tags.get(PID_TAG, "0") or 0)
+    return bool(pid) and not _alive(pid, run.tags.get(PID_START_TAG))
+
+
 def failures_of_run(instance, run_id: str) -> list[FailureRecord]:
     """What went wrong in a run, from its event log: failed steps, failed checks, skipped steps, the run."""
     from dagster import DagsterEventType
@@ -164,8 +198,11 @@ def _run_summary(instance, record) -> dict:
     run = record.dagster_run
     start, end = run_range(run)
     seconds = (record.end_time - record.start_time) if record.end_time and record.start_time else None
+    state = run.status.value
+    if not run.is_finished and process_gone(run):
+        state = "interrupted (its crmw process is gone; the next refresh marks it failed)"
     return {
-        "run_id": run.run_id, "status": run.status.value, "range": (start, end),
+        "run_id": run.run_id, "status": state, "range": (start, end),
         "trigger": run.tags.get("crmw/trigger") or ("schedule" if run.tags.get("dagster/schedule_name")
                                                    else "sensor" if run.tags.get("dagster/sensor_name") else "ui"),
         "started": dt.datetime.fromtimestamp(record.start_time, dt.UTC) if record.start_time else None,

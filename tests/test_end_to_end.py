@@ -1,4 +1,4 @@
-"""End to end on a small demo bank: `crmw run` generates, loads and builds; every dbt test passes,
+"""End to end on a small demo bank: `crmw run` generates, loads, builds and publishes; every dbt test passes,
 the quarantine holds exactly the planted bad rows, and revenue reconciles from landing files to the
 warehouse."""
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from refresh_helpers import isolate_dagster_env
 
 from orchestration.cli import main
 from orchestration.settings import load_settings
@@ -27,6 +28,7 @@ def built(tmp_path_factory):
     home = tmp_path_factory.mktemp("crmw_home")
     (home / "crmw.toml").write_text(DEMO, encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
+        isolate_dagster_env(mp)  # the refresh exports DAGSTER_HOME and friends for this home
         mp.setenv("CRMW_HOME", str(home))
         mp.delenv("CRMW_CONFIG", raising=False)
         out = io.StringIO()
@@ -46,7 +48,13 @@ def test_run_succeeds_and_prints_the_summary(built):
     assert code == 0, output[-3000:]
     for heading in ("Rows per layer", "Data quality", "Time taken", "warehouse ", "ods ", "staging "):
         assert heading in output
+    assert "Refresh of delivery days 2024-01-01 .. 2024-06-30: published" in output
+    for stage in ("load landing files", "dbt build + tests", "warehouse checks", "publish"):
+        assert f"  {stage} " in output.split("Time taken", 1)[1]
     assert settings.warehouse_path.exists()
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        published = con.execute("select count(*) from warehouse.fct_transactions").fetchall()
+    assert published == query(settings, "select count(*) from warehouse.fct_transactions")
 
 
 def test_every_dbt_node_passed(built):

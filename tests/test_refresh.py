@@ -159,6 +159,8 @@ def test_killed_rerun_leaves_the_published_file_and_running_it_again_changes_not
         assert table_checksums(con) == STATE["after_d3"]
     with get_instance(settings) as instance:
         (killed,) = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
+    status = crmw(home, "status")
+    assert f"run {killed.run_id[:8]}  interrupted (its crmw process is gone" in status.stdout, status.stdout
 
     result = crmw(home, "refresh", "--from", D3.isoformat(), "--to", D3.isoformat())
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

@@ -1,0 +1,2 @@
+"""Customer identity resolution: normalisation, a Splink linkage model, clustering with stable
+customer keys, survivorship of the golden record, and pairwise accuracy against known truth."""

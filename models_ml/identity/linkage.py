@@ -1,0 +1,260 @@
+"""The probabilistic linkage model (Splink on DuckDB): comparisons, blocking, unsupervised training and
+scoring of record pairs, all at once or incrementally (new records against the ones already linked).
+
+Records are the rows of `normalise.normalised_records_sql`; the model links within and across source
+systems (one table, `dedupe_only`). It is trained without labels: u probabilities from random pairs, m
+probabilities by expectation maximisation in two sessions blocked on different fields (each field is
+trained in at least one), and the prior from deterministic rules. Splink runs in its own in-memory DuckDB
+and never fetches anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.comparison_library import CustomComparison
+from splink.internals.exceptions import EMTrainingException
+
+from models_ml.identity.normalise import MATCH_COLUMNS
+
+# Columns whose exact matches are weighed by how common the value is (a shared 'Smith' says less than a
+# shared 'Vandersteen').
+TF_COLUMNS = ("first_name_n", "last_name_n", "email_n", "phone_n", "postcode_n")
+
+# Candidate pairs are those that agree on at least one of these. Each is selective (small blocks) and
+# together they keep recall: a typo in the name still agrees on email, phone or date of birth; a missing
+# email still agrees on name and postcode.
+PREDICTION_BLOCKING_RULES = (
+    "l.email_n = r.email_n",
+    "l.phone_n = r.phone_n",
+    "l.national_id_n = r.national_id_n",
+    "l.dob = r.dob and substr(l.last_name_n, 1, 1) = substr(r.last_name_n, 1, 1)",
+    "l.dob = r.dob and substr(l.first_name_n, 1, 1) = substr(r.first_name_n, 1, 1)",
+    "l.first_name_n = r.first_name_n and l.last_name_n = r.last_name_n",
+    "l.last_name_n = r.last_name_n and l.postcode_n = r.postcode_n",
+    "l.first_name_n = r.first_name_n and l.postcode_n = r.postcode_n",
+    "l.address_n = r.address_n and l.postcode_n = r.postcode_n",
+    "l.email_local = r.email_local",
+)
+# Rules that admit next to no false positives, for the prior (probability two random records match).
+DETERMINISTIC_RULES = (
+    "l.email_n = r.email_n and l.last_name_n = r.last_name_n",
+    "l.phone_n = r.phone_n and l.last_name_n = r.last_name_n",
+    "l.national_id_n = r.national_id_n",
+    "l.dob = r.dob and l.first_name_n = r.first_name_n and l.last_name_n = r.last_name_n",
+)
+DETERMINISTIC_RECALL = 0.8
+# EM sessions: the blocked field of one session is trained in the other.
+EM_BLOCKING_RULES = (
+    "l.dob = r.dob",
+    "l.email_n = r.email_n",
+    "l.postcode_n = r.postcode_n and l.last_name_n = r.last_name_n",
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _comparison(column: str, *levels, tf: bool = False) -> CustomComparison:
+    """Null, exact match (weighed by term frequency when `tf`), then `levels`, then everything else."""
+    return CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column, term_frequency_adjustments=tf),
+            *levels,
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def comparisons() -> list[CustomComparison]:
+    """One comparison per field, levels from the strongest agreement to none."""
+    names = [
+        _comparison(c, cll.JaroWinklerLevel(c, 0.92), cll.JaroWinklerLevel(c, 0.80), tf=True)
+        for c in ("first_name_n", "last_name_n")
+    ]
+    return [
+        *names,
+        _comparison(
+            "dob",
+            cll.CustomLevel("dob_l = dob_swapped_r or dob_swapped_l = dob_r", "day and month swapped"),
+            cll.LevenshteinLevel("dob", 1).configure(label_for_charts="one character different"),
+        ),
+        _comparison(
+            "email_n",
+            cll.CustomLevel("email_local_l = email_local_r", "same local part"),
+            cll.JaroWinklerLevel("email_local", 0.90),
+            tf=True,
+        ),
+        _comparison("phone_n", tf=True),
+        _comparison("national_id_n"),
+        _comparison(
+            "postcode_n", cll.CustomLevel("postcode_district_l = postcode_district_r", "same district"), tf=True
+        ),
+        _comparison("address_n", cll.JaroWinklerLevel("address_n", 0.90)),
+    ]
+
+
+def settings_creator() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=list(PREDICTION_BLOCKING_RULES),
+        additional_columns_to_retain=["source_system"],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=20,
+        em_convergence=0.001,
+    )
+
+
+RECORD_COLUMNS = ("unique_id", "source_system", *MATCH_COLUMNS)
+
+
+def _records(table: pa.Table) -> pa.Table:
+    missing = [c for c in RECORD_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"records lack the columns {missing} (see normalise.normalised_records_sql)")
+    return table.select(list(RECORD_COLUMNS))
+
+
+def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
+    """Per term-frequency column: value -> share of the records with a value (what Splink's tf_ is)."""
+    con = duckdb.connect()
+    con.register("records", records)
+    out = {}
+    for column in TF_COLUMNS:
+        out[column] = con.sql(
+            f"select {column}, count(*) / sum(count(*)) over () as tf_{column} "
+            f"from records where {column} is not null group by {column}"
+        ).to_arrow_table()
+    con.close()
+    return out
+
+
+@dataclass
+class LinkageModel:
+    """A trained model: Splink's settings JSON (m, u, prior), savable in the warehouse as text."""
+
+    model_json: str
+
+    @classmethod
+    def train(cls, records: pa.Table, seed: int = 42, u_max_pairs: float = 2e6) -> LinkageModel:
+        """Train on `records` without labels (fixed seed, so the same records give the same model)."""
+        records = _records(records)
+        db_api = DuckDBAPI(duckdb.connect())
+        linker = Linker(db_api.register(records, table_name="records"), settings_creator(), log_level=logging.WARNING)
+        linker.training.estimate_probability_two_random_records_match(
+            list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        for rule in EM_BLOCKING_RULES:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=1e6)
+            except EMTrainingException:  # no pair agrees on this rule's fields (a bank without postcodes)
+                logger.warning("EM session blocked on %s skipped: no record pairs", rule)
+        model = linker.misc.save_model_to_json()
+        return cls(json.dumps(model, sort_keys=True))
+
+    def _linker(self, records: pa.Table | None) -> tuple[Linker, DuckDBAPI]:
+        db_api = DuckDBAPI(duckdb.connect())
+        settings = json.loads(self.model_json)
+        settings.pop("linker_uid", None)
+        table = db_api.register(records, table_name="records") if records is not None else None
+        return Linker(table, settings, log_level=logging.WARNING), db_api
+
+    def score_all(self, records: pa.Table, threshold: float) -> pa.Table:
+        """Every candidate pair among `records` with match_probability >= threshold:
+        unique_id_l, unique_id_r, match_probability (unique_id_l < unique_id_r)."""
+        records = _records(records)
+        linker, _ = self._linker(records)
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        return _pairs(predictions.as_pyarrow_table())
+
+    def score_within_groups(self, records: pa.Table, groups: pa.Array, term_frequency_base: pa.Table) -> pa.Table:
+        """Every pair of records that share a group (a candidate customer), whatever its probability: the
+        evidence for and against keeping a cluster together."""
+        records = _records(records).append_column("group_id", groups)
+        db_api = DuckDBAPI(duckdb.connect())
+        settings = json.loads(self.model_json)
+        settings.pop("linker_uid", None)
+        settings["retain_intermediate_calculation_columns"] = True
+        table = db_api.register(records, table_name="grouped_records")
+        linker = Linker(table, settings, log_level=logging.WARNING)
+        for column, tf in term_frequencies(_records(term_frequency_base)).items():
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(tf, table_name=f"tf_lookup_{column}"), column
+            )
+        within = linker.inference.predict_within(
+            table, blocking_rules_to_generate_predictions=["l.group_id = r.group_id"], warning_mode="never"
+        )
+        return _with_contradiction(within.as_pyarrow_table())
+
+    def score_new(
+        self, existing: pa.Table, new: pa.Table, threshold: float, term_frequency_base: pa.Table | None = None
+    ) -> pa.Table:
+        """Pairs between `new` records and `existing` ones, and among the new ones, with match_probability
+        >= threshold; existing records are not compared with each other (incremental linkage).
+        Term frequencies come from `term_frequency_base` (default: existing and new together)."""
+        existing, new = _records(existing), _records(new)
+        base = term_frequency_base if term_frequency_base is not None else pa.concat_tables([existing, new])
+        db_api = DuckDBAPI(duckdb.connect())
+        settings = json.loads(self.model_json)
+        settings.pop("linker_uid", None)
+        left = db_api.register(new, table_name="new_records")
+        right = db_api.register(existing, table_name="existing_records")
+        linker = Linker(left, settings, log_level=logging.WARNING)
+        for column, tf in term_frequencies(_records(base)).items():
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(tf, table_name=f"tf_lookup_{column}"), column
+            )
+        parts = []
+        if len(existing) and len(new):
+            between = linker.inference.predict_between(
+                left, right, threshold_match_probability=threshold, warning_mode="never"
+            )
+            parts.append(_pairs(between.as_pyarrow_table()))
+        if len(new) > 1:
+            within = linker.inference.predict_within(left, threshold_match_probability=threshold, warning_mode="never")
+            parts.append(_pairs(within.as_pyarrow_table()))
+        return pa.concat_tables(parts) if parts else _pairs(None)
+
+
+def _with_contradiction(table: pa.Table) -> pa.Table:
+    """Pairs with `contradiction`: the bits of evidence against a match, summed over the fields that
+    disagree (each negative match weight). Unlike a low probability, which may only mean the two
+    records share little, a large contradiction means they disagree on what they both hold."""
+    weights = [c for c in table.column_names if c.startswith("mw_") and not c.startswith("mw_tf_adj_")]
+    con = duckdb.connect()
+    con.register("p", table)
+    against = " + ".join(f"least(coalesce({c}, 0), 0)" for c in weights) or "0"
+    out = con.sql(
+        f"select least(unique_id_l, unique_id_r) as unique_id_l, greatest(unique_id_l, unique_id_r) as unique_id_r, "
+        f"match_probability, -({against}) as contradiction from p where unique_id_l <> unique_id_r"
+    ).to_arrow_table()
+    con.close()
+    return out
+
+
+def _pairs(table: pa.Table | None) -> pa.Table:
+    """Pairs ordered so unique_id_l < unique_id_r, deduplicated, with their probability."""
+    schema = pa.schema([("unique_id_l", pa.string()), ("unique_id_r", pa.string()),
+                        ("match_probability", pa.float64())])
+    if table is None or len(table) == 0:
+        return schema.empty_table()
+    con = duckdb.connect()
+    con.register("p", table.select(["unique_id_l", "unique_id_r", "match_probability"]))
+    out = con.sql(
+        "select least(unique_id_l, unique_id_r) as unique_id_l, greatest(unique_id_l, unique_id_r) as unique_id_r, "
+        "max(match_probability) as match_probability from p where unique_id_l <> unique_id_r group by 1, 2"
+    ).to_arrow_table()
+    con.close()
+    return out.cast(schema)
+

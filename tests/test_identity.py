@@ -1,0 +1,212 @@
+"""Identity resolution on tiny hand-made frames: normalisation, clustering, survivorship, accuracy and
+stable keys across two refreshes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from models_ml.identity.clusters import split_conflicts
+from models_ml.identity.evaluate import pairwise_accuracy
+from models_ml.identity.linkage import settings_creator
+from models_ml.identity.normalise import normalised_records_sql
+from models_ml.identity.resolve import IdentityConfig, create_registry, resolve
+from models_ml.identity.survivorship import golden_records_sql, validate_rules
+
+CONTRACT = ("first_name", "last_name", "date_of_birth", "gender", "email", "phone", "address_line1",
+            "address_line2", "city", "postcode", "region", "country", "national_id")
+
+
+def _frame(rows: list[dict]) -> pa.Table:
+    columns = {"source_system": [], "customer_id": [], **{c: [] for c in CONTRACT}}
+    for row in rows:
+        for c in columns:
+            columns[c].append(row.get(c))
+    types = {c: pa.date32() if c == "date_of_birth" else pa.string() for c in columns}
+    return pa.table({c: pa.array(v, types[c]) for c, v in columns.items()})
+
+
+def _normalise(rows: list[dict]) -> list[dict]:
+    con = duckdb.connect()
+    con.register("records", _frame(rows))
+    return con.sql(normalised_records_sql("records") + " order by unique_id").to_arrow_table().to_pylist()
+
+
+def test_normalisation_folds_script_digits_case_and_punctuation():
+    zwnj = "\u200c"
+    rows = _normalise([
+        {"source_system": "a", "customer_id": "1", "first_name": "  علي" + zwnj + "رضا ", "last_name": "كريمي",
+         "phone": "۰۷۷۰۰ ۹۰۰۱۲۳", "postcode": "sw1a 1aa", "email": " Ali.Karimi@Example.COM ",
+         "date_of_birth": dt.date(1980, 3, 7), "address_line1": "12 Oak Road", "address_line2": "Flat 3",
+         "national_id": "ab 12 34 56 c"},
+        {"source_system": "b", "customer_id": "2", "first_name": "علیرضا", "last_name": "کریمی",
+         "phone": "+44 7700 900123", "postcode": "SW1A1AA", "email": "ali karimi@example",
+         "date_of_birth": dt.date(1980, 7, 7), "address_line1": "Flat 3, 12 oak road", "national_id": "AB123456C"},
+        {"source_system": "c", "customer_id": "3", "first_name": "José", "last_name": "O'Brien-Smith"},
+        {"source_system": "c", "customer_id": "4"},
+    ])
+    a, b, c, d = rows
+    assert a["first_name_n"] == b["first_name_n"] == "علیرضا"
+    assert a["last_name_n"] == b["last_name_n"] == "کریمی"
+    assert a["phone_n"] == b["phone_n"] == "7700900123"
+    assert a["postcode_n"] == b["postcode_n"] == "SW1A1AA"
+    assert a["postcode_district"] == "SW1A"
+    assert a["national_id_n"] == b["national_id_n"] == "AB123456C"
+    assert a["address_n"] == b["address_n"] == "12 3 flat oak road"
+    assert a["email_n"] == "ali.karimi@example.com" and a["email_local"] == "alikarimi"
+    assert b["email_n"] is None  # a space and no dot in the domain: not an email
+    assert (a["dob"], a["dob_swapped"]) == ("1980-03-07", "1980-07-03")
+    assert b["dob_swapped"] is None  # day = month: swapping changes nothing
+    assert (c["first_name_n"], c["last_name_n"]) == ("jose", "obriensmith")
+    assert a["unique_id"] == "a|1" and a["has_match_data"] and not d["has_match_data"]
+
+
+def test_split_conflicts_cuts_the_weak_bridge_between_two_people():
+    # 0-1 and 2-3 are strong pairs; 1-2 is a weaker link that chains them; 0-3 contradict each other.
+    left, right = np.array([0, 2, 1, 0]), np.array([1, 3, 2, 3])
+    probability = np.array([0.99999, 0.99999, 0.95, 0.0])
+    conflict = np.array([False, False, False, True])
+    labels, kept = split_conflicts(4, left, right, probability, conflict, threshold=0.9)
+    assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]
+    assert kept.tolist() == [True, True, False, False]
+    labels, _ = split_conflicts(4, left, right, probability, np.zeros(4, dtype=bool), threshold=0.9)
+    assert len(set(labels.tolist())) == 1  # no contradiction: one chain, one cluster
+
+
+def test_pairwise_accuracy_counts_pairs_from_cluster_sizes():
+    predicted = pa.table({"record_id": ["a", "b", "c", "d", "e"], "cluster_id": [1, 1, 1, 2, 3]})
+    truth = pa.table({"record_id": ["a", "b", "c", "d", "e"], "entity_id": ["x", "x", "y", "y", "z"]})
+    acc = pairwise_accuracy(predicted, truth)
+    assert (acc.predicted_pairs, acc.true_pairs, acc.correct_pairs) == (3, 2, 1)
+    assert acc.precision == pytest.approx(1 / 3) and acc.recall == pytest.approx(0.5)
+    assert acc.f1 == pytest.approx(0.4)
+
+
+def _survivors(rules: dict, priority: tuple[str, ...] = ()) -> dict:
+    con = duckdb.connect()
+    con.execute("""create table records as select * from (values
+        ('core|1', 'core', '1', 'Ann', 'Lee', date '1980-01-02', 'ann@old.com', null, '1 Oak Rd', 'LS1 1AA',
+         timestamp '2020-01-01', timestamp '2024-01-01', date '2024-01-01'),
+        ('web|9', 'web', '9', 'Annabel', 'Lee', null, 'ann@new.com', '0770', null, null,
+         timestamp '2021-01-01', timestamp '2025-01-01', date '2025-01-01'),
+        ('cc|5', 'cc', '5', 'Ann', null, date '1980-02-01', null, '0771', '9 Elm St', 'M1 2BB',
+         timestamp '2022-01-01', timestamp '2023-01-01', date '2023-01-01')
+    ) as t(customer_source_key, source_system, customer_id, first_name, last_name, date_of_birth, email, phone,
+           address_line1, postcode, created_at, updated_at, _delivery_date)""")
+    con.execute("""create table records_all as select *, null::varchar as gender, null::varchar as national_id,
+        null::varchar as address_line2, null::varchar as city, null::varchar as region, null::varchar as country,
+        false as has_sentinel_birth_date, false as has_invalid_email from records""")
+    con.execute("create table xref as select customer_source_key, 'K' as customer_key from records")
+    return con.sql(golden_records_sql("records_all", "xref", rules, priority)).to_arrow_table().to_pylist()[0]
+
+
+def test_survivorship_rules_per_attribute_group():
+    g = _survivors({"name": "most_complete", "email": "most_recent", "date_of_birth": "source_priority",
+                    "address": "most_recent", "phone": "source_priority"}, ("cc", "core"))
+    assert (g["first_name"], g["last_name"], g["name_source"]) == ("Annabel", "Lee", "web|9")
+    assert (g["email"], g["email_source"]) == ("ann@new.com", "web|9")  # the empty cc email never competes
+    assert g["date_of_birth"] == dt.date(1980, 2, 1)  # cc first in the priority list
+    assert (g["address_line1"], g["postcode"]) == ("1 Oak Rd", "LS1 1AA")  # core updated after cc
+    assert g["phone"] == "0771"
+    assert (g["source_system"], g["source_customer_id"]) == ("core", "1")  # the first record created
+    assert (g["record_count"], g["source_system_count"]) == (3, 3)
+    g = _survivors({"address": "source_priority"}, ("cc",))
+    assert g["address_line1"] == "9 Elm St"
+    with pytest.raises(ValueError, match="unknown survivorship rules"):
+        validate_rules({"email": "loudest"})
+    with pytest.raises(ValueError, match="unknown survivorship attribute groups"):
+        validate_rules({"shoe_size": "most_recent"})
+
+
+FIRST = ["Olivia", "Jack", "Amelia", "Noah", "Isla", "Oscar", "Emily", "Harry", "Ava", "George", "Mia", "Leo"]
+LAST = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Thomas", "Roberts", "Walker", "Wright",
+        "Green", "Hall", "Wood", "Clarke", "Hughes"]
+
+
+def _people(n: int) -> list[dict]:
+    """n distinct people; person i's fields follow from i, so tests can name who is who."""
+    return [
+        {"first_name": FIRST[i % len(FIRST)], "last_name": LAST[(i // len(FIRST)) % len(LAST)],
+         "date_of_birth": dt.date(1950 + i % 40, 1 + i % 12, 1 + (i * 7) % 28),
+         "email": f"person{i}@example.com", "phone": f"07700 9{i:05d}", "postcode": f"LS{1 + i % 20} {i % 9}AB",
+         "address_line1": f"{i + 1} Oak Road", "national_id": f"AB{i:06d}C"}
+        for i in range(n)
+    ]
+
+
+def _customers(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    table = _frame(rows)
+    con.register("frame", table)
+    con.execute("""create or replace table customers_in as select *, timestamp '2024-01-01' as created_at,
+        timestamp '2024-01-01' as updated_at, date '2024-01-01' as _delivery_date,
+        false as has_sentinel_birth_date, false as has_invalid_email from frame""")
+    con.unregister("frame")
+
+
+def _keys(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("select customer_source_key, customer_key from identity.customer_xref").fetchall())
+
+
+def _fixed_model() -> str:
+    """A model with set parameters (too few records here to train one): agreeing is strong evidence,
+    fuzzy agreement weak, disagreeing strong evidence against."""
+    settings = settings_creator().create_settings_dict("duckdb")
+    settings["probability_two_random_records_match"] = 0.002
+    for comparison in settings["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for i, level in enumerate(levels):
+            last = i == len(levels) - 1
+            level["m_probability"] = 0.02 if last else (0.9 if i == 0 else 0.05)
+            level["u_probability"] = 0.97 if last else (0.001 if i == 0 else 0.01)
+    return json.dumps(settings)
+
+
+def test_stable_keys_across_two_refreshes():
+    people = _people(180)
+    core = [{"source_system": "core", "customer_id": f"C{i}", **p} for i, p in enumerate(people)]
+    # The web system knows the first 120 people with another id, a lower-case name and a phone only.
+    web = [{"source_system": "web", "customer_id": f"W{i}", "first_name": p["first_name"].lower(),
+            "last_name": p["last_name"].upper(), "email": p["email"].upper(), "phone": "+44" + p["phone"][1:]}
+           for i, p in enumerate(people[:120])]
+    con = duckdb.connect()
+    _customers(con, core + web + [{"source_system": "core", "customer_id": "ONLY-ID"}])
+    create_registry(con)
+    con.execute("insert into identity.model values ('2024-01-01', 0, ?)", [_fixed_model()])
+    first = resolve(con, "customers_in", IdentityConfig(), now=dt.datetime(2024, 1, 2))
+    assert not first.trained and first.new_records == 301
+    keys1 = _keys(con)
+    for i in range(120):
+        assert keys1[f"core|C{i}"] == keys1[f"web|W{i}"]
+    assert len({keys1[f"core|C{i}"] for i in range(180)}) == 180
+    key_of = dict(con.execute("select customer_key, md5(customer_source_key) from identity.customer_xref").fetchall())
+    assert keys1["core|ONLY-ID"] == key_of[keys1["core|ONLY-ID"]]  # a singleton's key is md5 of its source key
+
+    # Second refresh: a marketing system adds records for people 100..139 and one new person; web
+    # person 5 adds a postcode (a changed record, scored again). Old records keep their keys, new
+    # records join them, and the model is not trained again.
+    newcomer = _people(181)[180]
+    marketing = [{"source_system": "mk", "customer_id": f"M{i}", "first_name": people[i]["first_name"],
+                  "last_name": people[i]["last_name"], "email": people[i]["email"],
+                  "postcode": people[i]["postcode"], "address_line1": people[i]["address_line1"]}
+                 for i in range(100, 140)]
+    marketing.append({"source_system": "mk", "customer_id": "M-NEW", "first_name": newcomer["first_name"],
+                      "last_name": newcomer["last_name"], "email": newcomer["email"]})
+    web[5] = {**web[5], "postcode": people[5]["postcode"]}
+    _customers(con, core + web + marketing + [{"source_system": "core", "customer_id": "ONLY-ID"}])
+    second = resolve(con, "customers_in", IdentityConfig(), now=dt.datetime(2024, 1, 3))
+    assert not second.trained
+    assert (second.new_records, second.changed_records, second.removed_records) == (41, 1, 0)
+    keys2 = _keys(con)
+    assert {k: keys2[k] for k in keys1} == keys1
+    for i in range(100, 140):
+        assert keys2[f"mk|M{i}"] == keys1[f"core|C{i}"]
+    assert keys2["mk|M-NEW"] == key_of.get(keys2["mk|M-NEW"], keys2["mk|M-NEW"])
+    events = dict(con.execute(
+        "select event, sum(records) from identity.key_events where run_at = '2024-01-03' group by 1").fetchall())
+    assert events == {"new": 1}
+    assert con.execute("select count(*) from identity.golden_customers").fetchall()[0][0] == 182

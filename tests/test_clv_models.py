@@ -21,7 +21,9 @@ from models_ml.clv import (
     rfm_summary,
     simulate_bgnbd,
 )
+from models_ml.clv.bgnbd_likelihood import neg_log_likelihood
 
+NEG_LOG_LIKELIHOOD = {BetaGeoNBD: neg_log_likelihood, GammaGamma: GammaGamma._neg_ll_and_grad}
 CALIBRATION_END = "1997-09-30"  # 39 weeks after CDNOW's first day, 1997-01-01
 
 
@@ -115,9 +117,10 @@ def test_gamma_gamma_reproduces_published_parameters(cdnow_rfm):
 )
 def test_gradient_matches_finite_differences(request, estimator, data, point):
     prepared = estimator()._prepare(request.getfixturevalue(data), None)
+    objective = NEG_LOG_LIKELIHOOD[estimator]
     point = np.array(point)
-    analytic = estimator._neg_ll_and_grad(point, *prepared)[1]
-    numeric = approx_fprime(point, lambda v: estimator._neg_ll_and_grad(v, *prepared)[0], 1e-7)
+    analytic = objective(point, prepared)[1]
+    numeric = approx_fprime(point, lambda v: objective(v, prepared)[0], 1e-7)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
 
 
@@ -334,3 +337,18 @@ def test_backtest_is_blind_to_holdout_changes(cdnow_transactions):
     pd.testing.assert_frame_equal(base.calibration, shifted.calibration)
     assert base.model.params_ == shifted.model.params_
     assert (shifted.predictions["actual"] <= base.predictions["actual"]).all()
+
+
+def test_gamma_gamma_without_heterogeneity_predicts_the_population_mean():
+    """Spend drawn from one distribution for everyone: q and gamma run off together and every customer gets
+    the population mean, the limit of the model (no shrinkage target differs between customers)."""
+    rng = np.random.default_rng(3)
+    frequency = rng.integers(1, 10, 3000)
+    spend = pd.DataFrame(
+        {"frequency": frequency, "monetary_value": rng.gamma(2.0 * frequency, 20.0) / frequency},
+    )
+    model = GammaGamma().fit(spend)
+    assert model.q_ > 20 * model.p_ * spend["frequency"].max()  # weight on own spend < 5%
+    predicted = model.predict(spend)
+    np.testing.assert_allclose(predicted, 40.0, rtol=0.05)
+    assert predicted.std() < 0.05 * spend["monetary_value"].std()

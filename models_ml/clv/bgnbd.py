@@ -8,10 +8,11 @@ last one and time since the first purchase, all in one time unit (days in the wa
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import expit, hyp2f1
 from sklearn.base import BaseEstimator
 
-from models_ml.clv._fitting import as_columns, check_weights, collapse_rows, first_bad_row, fit_log_params
+from models_ml.clv._fitting import as_columns, check_weights, first_bad_row, fit_log_params
+from models_ml.clv.bgnbd_likelihood import BGNBDData, neg_log_likelihood
 
 RFM_COLUMNS = ("frequency", "recency", "T")
 
@@ -42,67 +43,28 @@ class BetaGeoNBD(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
 
-    # -- likelihood ---------------------------------------------------------------------------------------
-    @staticmethod
-    def _neg_ll_and_grad(log_params, x_unique, x_weight, x, t_x, T, w, total_weight):
-        """Mean negative log-likelihood and its gradient in log-parameters.
-
-        Terms that depend on x only (gammaln/digamma/betaln) are computed once per distinct x and weighted by
-        the total weight of that x, so the per-row work is a few logs and one log-sum-exp.
-        """
-        r, alpha, a, b = np.exp(log_params)
-        ux = x_unique
-        # log L = [lnG(r+x) - lnG(r) + r ln(alpha)] + [lnB(a, b+x) - lnB(a, b)]
-        #         + ln( (alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x) )
-        # using B(a+1, b+x-1) = B(a, b+x) a / (b+x-1).
-        per_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux) - betaln(a, b)
-        log_aT = np.log(alpha + T)
-        log_at = np.log(alpha + t_x)
-        rx = r + x
-        repeat = x > 0
-        d1 = -rx * log_aT
-        d2 = np.where(repeat, np.log(a) - np.log(b + np.maximum(x, 1) - 1) - rx * log_at, -np.inf)
-        s = np.logaddexp(d1, d2)
-        ll = x_weight @ per_x + total_weight * r * np.log(alpha) + w @ s
-
-        p2 = np.exp(d2 - s)  # share of the "dropped out just after t_x" branch
-        p1 = 1.0 - p2
-        dr = x_weight @ (digamma(r + ux) - digamma(r)) + total_weight * np.log(alpha) - w @ (p1 * log_aT + p2 * log_at)
-        dalpha = total_weight * r / alpha - w @ (rx * (p1 / (alpha + T) + p2 / (alpha + t_x)))
-        da = x_weight @ (digamma(a + b) - digamma(a + b + ux)) + (w @ p2) / a
-        db = x_weight @ (digamma(b + ux) - digamma(a + b + ux) - digamma(b) + digamma(a + b)) - w @ (
-            p2 / (b + np.maximum(x, 1) - 1)
-        )
-        grad = np.array([dr, dalpha, da, db]) * np.array([r, alpha, a, b])
-        return -ll / total_weight, -grad / total_weight
-
-    def _prepare(self, X, sample_weight):
+    def _prepare(self, X, sample_weight) -> BGNBDData:
         x, t_x, T = read_rfm(X)
-        w = check_weights(sample_weight, len(x))
-        (x, t_x, T), w = collapse_rows([x, t_x, T], w)
-        x_unique, x_index = np.unique(x, return_inverse=True)
-        x_weight = np.bincount(x_index, weights=w, minlength=len(x_unique))
-        return x_unique, x_weight, x, t_x, T, w, w.sum()
+        return BGNBDData.build(x, t_x, T, check_weights(sample_weight, len(x)))
 
     def fit(self, X, y=None, sample_weight=None):
         """Maximum likelihood on (frequency, recency, T); identical rows are collapsed into weights."""
         data = self._prepare(X, sample_weight)
-        if data[-1] <= 0:
+        if data.total_weight <= 0:
             raise ValueError("cannot fit on zero rows (or zero total weight)")
-        T, w = data[4], data[5]
-        start = np.array([0.0, np.log(max(np.average(T, weights=w), 1e-6)), 0.0, 0.0])
-        log_params = fit_log_params(lambda p: self._neg_ll_and_grad(p, *data), start, self.tol, self.max_iter)
+        start = np.array([0.0, np.log(max(data.mean_T, 1e-6)), 0.0, 0.0])
+        log_params = fit_log_params(lambda p: neg_log_likelihood(p, data), start, self.tol, self.max_iter)
         self.r_, self.alpha_, self.a_, self.b_ = np.exp(log_params)
         self.params_ = {"r": self.r_, "alpha": self.alpha_, "a": self.a_, "b": self.b_}
-        self.log_likelihood_ = -self._neg_ll_and_grad(log_params, *data)[0] * data[-1]
-        self.n_distinct_rows_ = len(data[2])
+        self.log_likelihood_ = -neg_log_likelihood(log_params, data)[0] * data.total_weight
+        self.n_distinct_rows_ = data.n_distinct_rows
         return self
 
     def log_likelihood(self, X, sample_weight=None) -> float:
         """Total (weighted) log-likelihood of rows under the fitted parameters."""
         data = self._prepare(X, sample_weight)
         log_params = np.log([self.r_, self.alpha_, self.a_, self.b_])
-        return -self._neg_ll_and_grad(log_params, *data)[0] * data[-1]
+        return -neg_log_likelihood(log_params, data)[0] * data.total_weight
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per row (higher is better), for model selection."""
@@ -133,7 +95,13 @@ class BetaGeoNBD(BaseEstimator):
             raise ValueError("a = 1 makes the closed form 0/0; refit or perturb the data")
         z = t / (alpha + T + t)
         tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        return (a + b + x - 1) / (a - 1) * (1.0 - tail) * self.p_alive(X)
+        expected = (a + b + x - 1) / (a - 1) * (1.0 - tail) * self.p_alive(X)
+        if not np.all(np.isfinite(expected)):
+            raise ValueError(
+                f"the hypergeometric function failed at r={r:.4g}, alpha={alpha:.4g}, a={a:.4g}, b={b:.4g}; "
+                "a very large r means purchase rates hardly differ between customers (degenerate fit)"
+            )
+        return expected
 
     def expected_purchases(self, t) -> np.ndarray:
         """E[X(t)] for a customer just acquired (unconditional), e.g. the cumulative tracking curve."""

@@ -44,11 +44,12 @@ class GammaGamma(BaseEstimator):
         self.max_iter = max_iter
 
     @staticmethod
-    def _neg_ll_and_grad(log_params, x, zbar, w, total_weight):
+    def _neg_ll_and_grad(log_params, data):
         """Mean negative log-likelihood of zbar given x, and its gradient in log-parameters.
 
         ln f = lnG(px+q) - lnG(px) - lnG(q) + q ln(gamma) + (px-1) ln(zbar) + px ln(x) - (px+q) ln(gamma+x zbar)
         """
+        x, zbar, w, total_weight = data
         p, q, gamma = np.exp(log_params)
         px = p * x
         log_gz = np.log(gamma + x * zbar)
@@ -75,10 +76,10 @@ class GammaGamma(BaseEstimator):
             raise ValueError("Gamma-Gamma needs at least one repeat buyer (frequency > 0)")
         x, zbar, w = data[:3]
         start = np.array([0.0, np.log(2.0), np.log(np.average(zbar, weights=w))])
-        log_params = fit_log_params(lambda v: self._neg_ll_and_grad(v, *data), start, self.tol, self.max_iter)
+        log_params = fit_log_params(lambda v: self._neg_ll_and_grad(v, data), start, self.tol, self.max_iter)
         self.p_, self.q_, self.gamma_ = np.exp(log_params)
         self.params_ = {"p": self.p_, "q": self.q_, "gamma": self.gamma_}
-        self.log_likelihood_ = -self._neg_ll_and_grad(log_params, *data)[0] * data[-1]
+        self.log_likelihood_ = -self._neg_ll_and_grad(log_params, data)[0] * data[-1]
         self.n_repeat_buyers_ = data[-1]
         return self
 

@@ -25,5 +25,8 @@ test: install  ## the whole test suite, dbt builds included
 lint: install
 	$(BIN)/ruff check orchestration models_ml dashboards tests
 
+bench: install  ## benchmarks outside the test suite (timings on a shared machine are noisy)
+	$(BIN)/python bench/clv_fit.py
+
 clean:  ## remove the venv and all state under .crmw/
 	rm -rf $(VENV) .crmw

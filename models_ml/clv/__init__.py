@@ -1,0 +1,21 @@
+"""Customer lifetime value: BG/NBD and Gamma-Gamma estimators, RFM summaries, discounted CLV, backtests."""
+
+from models_ml.clv.backtest import Backtest, backtest_purchases, forecast_metrics
+from models_ml.clv.bgnbd import BetaGeoNBD
+from models_ml.clv.gamma_gamma import GammaGamma
+from models_ml.clv.rfm import purchase_days, purchases_in_window, rfm_summary
+from models_ml.clv.simulate import simulate_bgnbd
+from models_ml.clv.value import discounted_clv
+
+__all__ = [
+    "Backtest",
+    "BetaGeoNBD",
+    "GammaGamma",
+    "backtest_purchases",
+    "discounted_clv",
+    "forecast_metrics",
+    "purchase_days",
+    "purchases_in_window",
+    "rfm_summary",
+    "simulate_bgnbd",
+]

@@ -73,7 +73,22 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
-    run_dbt(settings, ["build", *(["--select", args.select] if args.select else [])], progress=_say)
+    """dbt's first part, identity resolution, dbt's second part; with --select, only that dbt selection
+    (identity's tables must exist for anything after it)."""
+    from orchestration.assets.dbt import UPSTREAM_SELECT
+    from orchestration.identity import run_identity
+
+    if args.select:
+        run_dbt(settings, ["build", "--select", args.select], progress=_say)
+        return 0
+    run_dbt(settings, ["build", "--select", UPSTREAM_SELECT, "--indirect-selection", "buildable"], progress=_say)
+    run = run_identity(settings)
+    report = run.report
+    _say(f"identity: {report.records:,} records -> {report.customers:,} customers ({report.new_records:,} new, "
+         f"{report.changed_records:,} changed) in {sum(report.seconds.values()):.1f}s"
+         + (f"; demo truth precision {run.accuracy.precision:.4f} recall {run.accuracy.recall:.4f}"
+            if run.accuracy else ""))
+    run_dbt(settings, ["build", "--exclude", UPSTREAM_SELECT, "--indirect-selection", "buildable"], progress=_say)
     return 0
 
 
@@ -185,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--strict", action="store_true", help="exit 1 when any file is rejected")
     load.set_defaults(func=cmd_load)
 
-    build = sub.add_parser("build", help="dbt build: seeds, staging, ODS, snapshot, warehouse, tests")
+    build = sub.add_parser(
+        "build", help="dbt build (seeds, staging, ODS views), identity resolution, dbt build (ODS, snapshot, "
+        "warehouse), with tests"
+    )
     build.add_argument("--select", help="dbt node selection, e.g. 'staging' or '+fct_transactions'")
     build.set_defaults(func=cmd_build)
 

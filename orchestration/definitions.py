@@ -1,7 +1,9 @@
 """The one Dagster `Definitions` of crm-warehouse: the daily refresh as an asset graph.
 
-    landing loads (raw/landing, daily partitions) -> dbt: seeds, staging, ods, snapshots, warehouse (+ marts)
-        -> Python models (models_ml wrappers; none yet) -> warehouse grain checks -> publish (serving_database)
+    landing loads (raw/landing, daily partitions) -> dbt part 1 (`dbt_staging`): seeds, staging of the
+        landing files, the ODS's intermediate views -> identity resolution (identity/customer_identity)
+        -> dbt part 2 (`dbt_build`): identity staging, ods, snapshots, warehouse (+ marts)
+        -> Python models (models_ml wrappers) -> warehouse grain checks -> publish (serving_database)
 
 `daily_refresh` is one job over all of it; a run over a range of delivery days loads them in one step and
 builds once (`crmw refresh`, backfills, the sensor). The schedule runs it every night for the day just over.
@@ -18,6 +20,7 @@ import dagster as dg
 
 from orchestration.assets.checks import build_grain_checks
 from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.identity import build_customer_identity
 from orchestration.assets.landing import build_landing_loads, landing_partitions
 from orchestration.assets.models import MODEL_ASSETS
 from orchestration.assets.serving import build_serving_database
@@ -25,17 +28,21 @@ from orchestration.sensors import build_sensors
 from orchestration.settings import Settings, load_settings
 
 JOB_NAME = "daily_refresh"
+# The dbt view identity resolution reads (built by the first dbt part).
+INPUT_KEY = dg.AssetKey(["ods", "int_customers_conformed"])
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions_def = landing_partitions(settings)
     landing_loads = build_landing_loads(settings, partitions_def)
-    dbt_build, dbt_resource = build_dbt_assets(settings)
-    transform_specs = [*dbt_build.specs, *(spec for a in MODEL_ASSETS for spec in a.specs)]
+    dbt_parts, dbt_resource = build_dbt_assets(settings)
+    customer_identity = build_customer_identity(settings, INPUT_KEY)
+    transform = [*dbt_parts, customer_identity, *MODEL_ASSETS]
+    transform_specs = [spec for assets_def in transform for spec in assets_def.specs]
     grain_checks = build_grain_checks(settings, {spec.key for spec in transform_specs})
     blocking_checks = [
         spec.key
-        for assets_def in (landing_loads, dbt_build, *MODEL_ASSETS, *grain_checks)
+        for assets_def in (landing_loads, *transform, *grain_checks)
         for spec in assets_def.check_specs
         if spec.blocking
     ]
@@ -44,8 +51,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     daily_refresh = dg.define_asset_job(
         JOB_NAME,
         selection=dg.AssetSelection.all(),
-        description="Load landing files of a range of delivery days, build and test with dbt, run the models, "
-        "check, publish.",
+        description="Load landing files of a range of delivery days, build and test with dbt, resolve customer "
+        "identities, run the models, check, publish.",
     )
     schedule = dg.build_schedule_from_partitioned_job(
         daily_refresh,
@@ -56,7 +63,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description=f"Every day at {settings.refresh.schedule} ({settings.refresh.zone}): refresh the day just over.",
     )
     return dg.Definitions(
-        assets=[landing_loads, dbt_build, *MODEL_ASSETS, serving_database],
+        assets=[landing_loads, *transform, serving_database],
         asset_checks=grain_checks,
         jobs=[daily_refresh],
         schedules=[schedule],

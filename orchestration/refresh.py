@@ -38,6 +38,8 @@ from orchestration.status import (
 # Step keys of the job, in order, and how the final table names them.
 STAGES = {
     "landing_loads": "load landing files",
+    "dbt_staging": "dbt staging + tests",
+    "identity__customer_identity": "identity resolution",
     "dbt_build": "dbt build + tests",
     "warehouse_grain": "warehouse checks",
     "serving_database": "publish",
@@ -236,7 +238,13 @@ def _describe(step: str, materializations: list, checks: list) -> str:
         )
         forgotten = _value(meta, "run_files_forgotten", 0)
         return text + (f"; {forgotten} later files set aside" if forgotten else "") + f"; {_check_counts(checks)}"
-    if step == "dbt_build":
+    if step == "identity__customer_identity" and materializations:
+        meta = materializations[0].metadata
+        text = (f"{_value(meta, 'records', 0):,} records -> {_value(meta, 'customers', 0):,} customers "
+                f"({_value(meta, 'new_records', 0):,} new, {_value(meta, 'changed_records', 0):,} changed)")
+        precision, recall = _value(meta, "demo_precision"), _value(meta, "demo_recall")
+        return text + (f"; demo truth precision {precision:.4f}, recall {recall:.4f}" if precision is not None else "")
+    if step in ("dbt_staging", "dbt_build"):
         return f"{len(materializations)} seeds/models/snapshots built; {_check_counts(checks)} (dbt tests)"
     if step == "warehouse_grain":
         return _check_counts(checks)

@@ -15,6 +15,8 @@ import zoneinfo
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from models_ml.identity.survivorship import GROUPS, RULES
+
 
 @dataclass(frozen=True)
 class DemoSettings:
@@ -78,12 +80,48 @@ def local_timezone() -> str:
 
 
 @dataclass(frozen=True)
+class IdentitySettings:
+    """Identity resolution (models_ml/identity): when records link, when a cluster splits, how the golden
+    record is built."""
+
+    threshold: float = 0.9  # match probability at or above which two records link
+    split_bits: float = 15.0  # evidence against a pair (bits) that re-splits the cluster holding it
+    survivorship: dict = field(default_factory=dict)  # attribute group -> most_recent | most_complete | ...
+    source_priority: list = field(default_factory=list)  # source systems, most trusted first
+    seed: int = 42  # random sampling of the training pairs
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold = {self.threshold!r} must be between 0 and 1 (exclusive)")
+        if self.split_bits <= 0:
+            raise ValueError(f"split_bits = {self.split_bits!r} must be positive")
+        for group, rule in self.survivorship.items():
+            if group not in GROUPS:
+                raise ValueError(f"survivorship.{group}: unknown attribute group; known: {', '.join(GROUPS)}")
+            if rule not in RULES:
+                raise ValueError(f"survivorship.{group} = {rule!r} is not a rule; known: {', '.join(RULES)}")
+        bad = [s for s in self.source_priority if not isinstance(s, str) or not s.strip()]
+        if bad or len(set(self.source_priority)) != len(self.source_priority):
+            raise ValueError(f"source_priority = {self.source_priority!r} must list distinct source system names")
+
+    def config(self):
+        """The models_ml.identity configuration these settings stand for."""
+        from models_ml.identity.resolve import IdentityConfig
+
+        return IdentityConfig(
+            threshold=self.threshold, contradiction_bits=self.split_bits, survivorship=dict(self.survivorship),
+            source_priority=tuple(self.source_priority), seed=self.seed,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     config_path: Path
     demo: DemoSettings = field(default_factory=DemoSettings)
     dbt: DbtSettings = field(default_factory=DbtSettings)
     refresh: RefreshSettings = field(default_factory=RefreshSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     # Layout under CRMW_HOME; one place so nothing else builds these paths by hand.
     @property
@@ -141,6 +179,8 @@ def _section(cls, raw: dict, path: Path, name: str):
                 value = dt.date.fromisoformat(value)
             except ValueError as exc:
                 raise ConfigError(f"{path}: [{name}].{key} = {value!r} is not a YYYY-MM-DD date") from exc
+        if isinstance(default, float) and type(value) is int:
+            value = float(value)  # `threshold = 1` style integers are fine where a number is expected
         if type(value) is not type(default):
             raise ConfigError(
                 f"{path}: [{name}].{key} must be {type(default).__name__}, got {type(value).__name__}"
@@ -163,7 +203,7 @@ def load_settings(home: str | os.PathLike | None = None) -> Settings:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
-    sections = {"demo": DemoSettings, "dbt": DbtSettings, "refresh": RefreshSettings}
+    sections = {"demo": DemoSettings, "dbt": DbtSettings, "refresh": RefreshSettings, "identity": IdentitySettings}
     for name in raw:
         if name not in sections:
             raise ConfigError(f"{config_path}: unknown section [{name}]; known: {', '.join(sections)}")

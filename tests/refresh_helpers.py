@@ -86,7 +86,7 @@ def expected_counts(landing: Path, truth_dir: Path, last_day: dt.date | None = N
     """Rows each warehouse table must have for the landing files delivered up to `last_day`, counted from
     the files and the demo's planted truth: distinct (source system, natural key) over the rows that are
     not planted to be quarantined, and every customer id seen in them (a customer known only from its
-    events is a customer too)."""
+    events is a customer too), each a row of dim_customer_xref."""
     quarantined = planted_quarantine(truth_dir)
     keys: dict[str, set] = {entity: set() for entity in ENTITIES}
     customers: set = set()
@@ -102,12 +102,16 @@ def expected_counts(landing: Path, truth_dir: Path, last_day: dt.date | None = N
             if row.get("customer_id", "").strip():
                 customers.add((system, row["customer_id"].strip()))
     counts = {table: len(keys[entity]) for table, entity in FACTS.items()}
-    counts["dim_customer_current"] = len(customers)
+    counts["dim_customer_xref"] = len(customers)
     return counts
 
 
 def published_counts(con) -> dict[str, int]:
     out = {t: con.execute(f"select count(*) from warehouse.{t}").fetchall()[0][0] for t in FACTS}
-    out["dim_customer_current"] = con.execute(
-        "select count(*) from warehouse.dim_customer where is_current").fetchall()[0][0]
+    out["dim_customer_xref"] = con.execute("select count(*) from warehouse.dim_customer_xref").fetchall()[0][0]
+    # Identity resolution decides how many customers those ids are: one current version for each.
+    current, keys = con.execute(
+        "select (select count(*) from warehouse.dim_customer where is_current), "
+        "(select count(distinct customer_key) from warehouse.dim_customer_xref)").fetchall()[0]
+    assert 0 < current == keys <= out["dim_customer_xref"], (current, keys, out["dim_customer_xref"])
     return out

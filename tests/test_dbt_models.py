@@ -2,8 +2,9 @@
 
 Tier "pure data, exact values": a DuckDB file in tmp_path gets the raw DDL and a few rows per entity
 from three source systems (a re-delivered customer, a duplicated transaction, a placeholder birth date,
-an invalid email, id-only customers, unknown product/channel/campaign codes), then `dbt build` runs on
-it; a second delivery and a second build add SCD2 versions.
+an invalid email, id-only customers, unknown product/channel/campaign codes, one person in two systems), then the
+build runs as `crmw build` runs it (dbt up to the conformed customer records, identity resolution, the
+rest of dbt); a second delivery and a second build add SCD2 versions.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.assets.dbt import UPSTREAM_SELECT
+from orchestration.identity import resolve_warehouse
 from orchestration.landing.raw_tables import RAW_SCHEMA, create_raw_tables
+from orchestration.settings import IdentitySettings
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO / "dbt_project"
@@ -161,6 +165,17 @@ def load_raw(con: duckdb.DuckDBPyConnection, deliveries: dict[tuple[str, dt.date
             con.execute(f"insert into {RAW_SCHEMA}.{entity} ({columns}) values ({placeholders})", list(values.values()))
 
 
+def build(warehouse_path: Path, work_dir: Path) -> None:
+    """What `crmw build` does: dbt's first part, identity resolution, dbt's second part."""
+    result = run_dbt(["build", "--select", UPSTREAM_SELECT, "--indirect-selection", "buildable"], warehouse_path,
+                     work_dir)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    resolve_warehouse(warehouse_path, IdentitySettings())
+    result = run_dbt(["build", "--exclude", UPSTREAM_SELECT, "--indirect-selection", "buildable"], warehouse_path,
+                     work_dir)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Build on day 1, keep a copy of that warehouse, then deliver day 2 and build again."""
@@ -169,15 +184,13 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with duckdb.connect(str(db)) as con:
         create_raw_tables(con)
         load_raw(con, DAY_1)
-    result = run_dbt(["build"], db, work)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    build(db, work)
     day_1 = work / "crm_day1.duckdb"
     shutil.copyfile(db, day_1)
 
     with duckdb.connect(str(db)) as con:
         load_raw(con, DAY_2)
-    result = run_dbt(["build"], db, work)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    build(db, work)
     return {"day_1": day_1, "day_2": db}
 
 
@@ -194,16 +207,19 @@ DAY_1_COUNTS = {
     "staging.stg_landing__customers": 5,
     "staging.stg_landing__transactions": 6,
     "ods.int_customers_deduplicated": 4,
-    "ods.ods_customers": 7,  # 4 from customers files + id-only core|C9, crm|M1, crm|M2
+    # 4 records from customers files (cards|K1 and core|C1 are one person: one customer) + id-only core|C9,
+    # crm|M1, crm|M2.
+    "ods.ods_customers": 6,
     "ods.ods_customer_xref": 7,
+    "ods.int_customers_conformed": 7,
     "ods.ods_accounts": 3,
     "ods.ods_transactions": 5,  # the duplicated core|T2 counts once
     "ods.ods_interactions": 3,
     "ods.ods_campaigns": 1,
     "ods.ods_campaign_contacts": 3,
     "ods.ods_geodemographics": 2,
-    "snapshots.customers_snapshot": 7,
-    "warehouse.dim_customer": 7,
+    "snapshots.customers_snapshot": 6,
+    "warehouse.dim_customer": 6,
     "warehouse.dim_product": 9,  # 8 seeded + GOLD
     "warehouse.dim_channel": 9,  # 8 seeded + kiosk
     "warehouse.dim_campaign": 2,  # CP1 + never-delivered CP2
@@ -226,31 +242,42 @@ def test_day_1_customers_are_conformed_and_flagged(warehouse: dict[str, Path]) -
         warehouse["day_1"],
         """
         select source_system, source_customer_id, date_of_birth, gender, email, postcode,
-               has_sentinel_birth_date, has_invalid_email, is_id_only
+               has_sentinel_birth_date, has_invalid_email, is_id_only, record_count, source_system_count
         from ods.ods_customers order by source_system, source_customer_id
         """,
     )
+    # Anna is cards|K1 (no address) and core|C1 (with one): one golden record, named after its first
+    # record (cards|K1 sorts first of two delivered together), the address from core|C1.
     assert rows == [
-        ("cards", "K1", dt.date(1980, 5, 1), "F", "anna@example.com", None, False, False, False),
-        ("core", "C1", dt.date(1980, 5, 1), "F", "anna@example.com", "SW1A 1AA", False, False, False),
-        ("core", "C2", None, "M", None, None, True, True, False),
-        ("core", "C3", None, "U", "carol@new.example", None, False, False, False),
-        ("core", "C9", None, "U", None, None, False, False, True),
-        ("crm", "M1", None, "U", None, None, False, False, True),
-        ("crm", "M2", None, "U", None, None, False, False, True),
+        ("cards", "K1", dt.date(1980, 5, 1), "F", "anna@example.com", "SW1A 1AA", False, False, False, 2, 2),
+        ("core", "C2", None, "M", None, None, True, True, False, 1, 1),
+        ("core", "C3", None, "U", "carol@new.example", None, False, False, False, 1, 1),
+        ("core", "C9", None, "U", None, None, False, False, True, 1, 1),
+        ("crm", "M1", None, "U", None, None, False, False, True, 1, 1),
+        ("crm", "M2", None, "U", None, None, False, False, True, 1, 1),
     ]
 
 
-def test_day_1_xref_maps_every_source_id_to_itself(warehouse: dict[str, Path]) -> None:
+def test_day_1_xref_links_one_person_across_systems_and_leaves_the_rest_single(
+    warehouse: dict[str, Path],
+) -> None:
     rows = query(
         warehouse["day_1"],
         """
-        select count(*), count(distinct x.customer_key), min(x.match_probability), max(x.match_probability),
-               sum(case when x.customer_key = md5(x.source_system || '|' || x.source_customer_id) then 1 else 0 end)
-        from ods.ods_customer_xref as x
+        select x.customer_source_key, x.customer_key = md5('cards|K1'), x.match_probability > 0.99,
+               x.customer_key = md5(x.customer_source_key), x.match_probability = 1.0
+        from ods.ods_customer_xref as x order by 1
         """,
     )
-    assert rows == [(7, 7, 1.0, 1.0, 7)]
+    assert rows == [
+        ("cards|K1", True, True, True, False),
+        ("core|C1", True, True, False, False),  # joined Anna's key, made for her first record
+        ("core|C2", False, True, True, True),
+        ("core|C3", False, True, True, True),
+        ("core|C9", False, True, True, True),
+        ("crm|M1", False, True, True, True),
+        ("crm|M2", False, True, True, True),
+    ]
 
 
 def test_day_1_transactions(warehouse: dict[str, Path]) -> None:
@@ -345,10 +372,10 @@ def test_day_1_dim_date(warehouse: dict[str, Path]) -> None:
 
 DAY_2_COUNTS = {
     "staging.stg_landing__customers": 8,
-    "ods.ods_customers": 7,
+    "ods.ods_customers": 6,
     "ods.ods_transactions": 6,
-    "snapshots.customers_snapshot": 9,
-    "warehouse.dim_customer": 9,  # core|C1 moved and core|C9 arrived in full: one new version each
+    "snapshots.customers_snapshot": 8,
+    "warehouse.dim_customer": 8,  # Anna (core|C1) moved and core|C9 arrived in full: one new version each
     "warehouse.fct_transactions": 6,
 }
 
@@ -365,16 +392,16 @@ def test_day_2_scd2_versions(warehouse: dict[str, Path]) -> None:
         select source_customer_id, address_line1, first_name, is_id_only, is_current,
                valid_to = timestamp '9999-12-31 00:00:00' as is_open_ended
         from warehouse.dim_customer
-        where source_system = 'core' and source_customer_id in ('C1', 'C2', 'C9')
+        where source_customer_id in ('K1', 'C2', 'C9')
         order by source_customer_id, valid_from
         """,
     )
     assert rows == [
-        ("C1", "1 High St", "Anna", False, False, False),
-        ("C1", "2 Low Rd", "Anna", False, True, True),
         ("C2", None, "Bob", False, True, True),
         ("C9", None, None, True, False, False),
         ("C9", None, "Dan", False, True, True),
+        ("K1", "1 High St", "Anna", False, False, False),  # Anna's golden record follows core|C1's move
+        ("K1", "2 Low Rd", "Anna", False, True, True),
     ]
     # The old version ends exactly when the new one starts.
     assert query(
@@ -386,7 +413,7 @@ def test_day_2_scd2_versions(warehouse: dict[str, Path]) -> None:
         where old.valid_to = new.valid_from
         """,
     ) == [(2,)]
-    assert count(warehouse["day_2"], "warehouse.dim_customer where is_current") == 7
+    assert count(warehouse["day_2"], "warehouse.dim_customer where is_current") == 6
 
 
 def test_day_2_revenue_takes_the_latest_delivery(warehouse: dict[str, Path]) -> None:

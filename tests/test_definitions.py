@@ -53,12 +53,14 @@ def test_definitions_load_with_the_asset_graph_job_schedule_and_sensors(defs):
         "staging/stg_landing__customers", "staging/stg_landing__transactions",
         "ods/ods_customers", "ods/ods_customer_xref", "ods/int_customers_deduplicated",
         "snapshots/customers_snapshot",
-        "warehouse/dim_customer", "warehouse/fct_transactions", "warehouse/dim_date",
+        "warehouse/dim_customer", "warehouse/dim_customer_xref", "warehouse/fct_transactions",
+        "warehouse/dim_date", "ods/int_customers_conformed", "identity/customer_identity",
+        "staging/stg_customer_identity__xref", "staging/stg_customer_identity__golden_customers",
         "serving_database",
     }
     assert expected <= keys
     groups = {str(graph.get(k).group_name) for k in graph.get_all_asset_keys()}
-    assert groups == {"landing", "seeds", "staging", "ods", "snapshots", "warehouse", "publish"}
+    assert groups == {"landing", "seeds", "staging", "ods", "identity", "snapshots", "warehouse", "publish"}
 
     job = defs.resolve_job_def(JOB_NAME)
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
@@ -68,6 +70,29 @@ def test_definitions_load_with_the_asset_graph_job_schedule_and_sensors(defs):
     schedule = defs.resolve_schedule_def("nightly_refresh")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.job_name == JOB_NAME
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_identity_resolution_sits_between_the_two_dbt_parts(defs):
+    graph = defs.resolve_asset_graph()
+    identity = dg.AssetKey(["identity", "customer_identity"])
+    assert graph.get(identity).group_name == "identity"
+    assert graph.get(identity).parent_keys == {dg.AssetKey(["ods", "int_customers_conformed"])}
+    # The second dbt part reads what identity writes (the dbt source `customer_identity`).
+    assert graph.get(identity).child_keys == {
+        dg.AssetKey(["staging", "stg_customer_identity__xref"]),
+        dg.AssetKey(["staging", "stg_customer_identity__golden_customers"]),
+    }
+    identity_def = defs.resolve_assets_def(identity)
+    assert identity_def.op.pool == "crmw_warehouse"
+    first = defs.resolve_assets_def(dg.AssetKey(["ods", "int_customers_conformed"]))
+    second = defs.resolve_assets_def(dg.AssetKey(["ods", "ods_customers"]))
+    assert (first.op.name, second.op.name) == ("dbt_staging", "dbt_build")
+    first_keys = {k.to_user_string() for k in first.keys}
+    assert {"seeds/products", "staging/stg_landing__customers", "ods/int_customer_ids_unioned"} <= first_keys
+    assert not any(k.startswith(("warehouse/", "snapshots/")) or k.startswith("ods/ods_") for k in first_keys)
+    assert first.keys.isdisjoint(second.keys)
+    ods_customers = graph.get(dg.AssetKey(["ods", "ods_customers"]))
+    assert dg.AssetKey(["staging", "stg_customer_identity__golden_customers"]) in ods_customers.parent_keys
 
 
 def test_loads_are_daily_partitioned_single_run_retried_and_in_the_warehouse_pool(defs):

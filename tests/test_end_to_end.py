@@ -119,7 +119,7 @@ def test_planted_sentinel_birth_dates_are_flagged_and_blanked(built):
     settings, _, _, _ = built
     (flagged, blanked) = query(
         settings,
-        "select count(*), count(*) filter (where date_of_birth is null) from ods.ods_customers "
+        "select count(*), count(*) filter (where date_of_birth is null) from ods.int_customers_conformed "
         "where has_sentinel_birth_date",
     )[0]
     assert flagged > 0 and flagged == blanked

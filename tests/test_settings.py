@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from models_ml.identity.resolve import IdentityConfig
 from orchestration.landing.contract import contract_markdown
 from orchestration.settings import ConfigError, load_settings
 
@@ -38,6 +39,18 @@ def test_toml_overrides_defaults(tmp_path, monkeypatch):
     assert (s.demo.customers, s.demo.start, s.demo.seed, s.dbt.threads) == (500, dt.date(2023, 6, 1), 42, 4)
 
 
+def test_identity_settings_override_the_defaults(tmp_path, monkeypatch):
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('[identity]\nthreshold = 0.95\nsplit_bits = 20\nsource_priority = ["core", "cards"]\n'
+                   '[identity.survivorship]\nemail = "source_priority"\n', encoding="utf-8")
+    monkeypatch.setenv("CRMW_CONFIG", str(cfg))
+    config = load_settings().identity.config()
+    assert (config.threshold, config.contradiction_bits, config.source_priority) == (0.95, 20.0, ("core", "cards"))
+    assert config.survivorship == {"email": "source_priority"}
+    monkeypatch.delenv("CRMW_CONFIG")
+    assert load_settings().identity.config() == IdentityConfig()  # no file: the defaults
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -46,6 +59,17 @@ def test_toml_overrides_defaults(tmp_path, monkeypatch):
         ('[demo]\ncustomers = "many"\n', "[demo].customers must be int, got str"),
         ('[demo]\nstart = "1/1/2024"\n', "[demo].start = '1/1/2024' is not a YYYY-MM-DD date"),
         ("[demo\n", "crmw.toml"),
+        ("[identity]\nthreshold = 1.5\n", "[identity].threshold = 1.5 must be between 0 and 1 (exclusive)"),
+        ('[identity]\nthreshold = "high"\n', "[identity].threshold must be float, got str"),
+        ("[identity]\nsplit_bits = -2.0\n", "[identity].split_bits = -2.0 must be positive"),
+        ('[identity]\nsource_priority = "core"\n', "[identity].source_priority must be list, got str"),
+        ('[identity]\nsource_priority = ["core", "core"]\n', "[identity].source_priority = ['core', 'core'] must "
+         "list distinct source system names"),
+        ('[identity.survivorship]\nemail = "newest"\n', "[identity].survivorship.email = 'newest' is not a rule; "
+         "known: most_recent, most_complete, source_priority"),
+        ('[identity.survivorship]\nshoe_size = "most_recent"\n', "[identity].survivorship.shoe_size: unknown "
+         "attribute group"),
+        ("[identity]\nthreshhold = 0.5\n", "unknown key [identity].threshhold"),
     ],
 )
 def test_bad_settings_name_the_file_and_key(tmp_path, text, message):

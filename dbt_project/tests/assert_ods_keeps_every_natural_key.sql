@@ -1,5 +1,6 @@
 -- Deduplication loses no record: for every entity, the ODS has exactly one row per distinct natural key
--- staged from the raw layer (ids are unique within a source system only). Returns the entities whose
+-- staged from the raw layer (ids are unique within a source system only; a customers-file record is in
+-- ods_customer_xref, which identity resolution maps onto fewer customers). Returns the entities whose
 -- counts differ.
 
 with
@@ -33,7 +34,11 @@ staged_keys as (
 
 ods_rows as (
 
-    select 'customers' as entity, count(*) as row_count from {{ ref('ods_customers') }} where not is_id_only
+    select 'customers' as entity, count(*) as row_count
+    from {{ ref('ods_customer_xref') }} as xref
+    inner join {{ ref('int_customers_deduplicated') }} as customers
+        on xref.source_system = customers.source_system
+        and xref.source_customer_id = customers.customer_id
     union all
     select 'accounts' as entity, count(*) as row_count from {{ ref('ods_accounts') }}
     union all

@@ -160,6 +160,10 @@ class LinkageModel:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=1e6)
             except EMTrainingException:  # no pair agrees on this rule's fields (a bank without postcodes)
                 logger.warning("EM session blocked on %s skipped: no record pairs", rule)
+            except ValueError as exc:  # too few pairs: a level's m estimate underflows to 0 (a tiny first load)
+                if "probability value" not in str(exc):
+                    raise
+                logger.warning("EM session blocked on %s skipped: %s", rule, exc)
         model = linker.misc.save_model_to_json()
         return cls(json.dumps(model, sort_keys=True))
 

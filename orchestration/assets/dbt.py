@@ -102,32 +102,56 @@ class DbtBuildConfig(dg.Config):
     extra_args: list[str] = []
 
 
-def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliResource]:
+# The dbt project runs in two parts with identity resolution between them: the first builds what
+# identity reads (seeds, the staging of the landing files, the ODS's intermediate views, among them
+# int_customers_conformed); the second builds everything else, reading identity's tables as the dbt
+# source `customer_identity`.
+UPSTREAM_SELECT = "resource_type:seed path:models/staging/landing path:models/ods/intermediate"
+UPSTREAM_NAME, DOWNSTREAM_NAME = "dbt_staging", "dbt_build"
+STAGE_OF = {UPSTREAM_NAME: "dbt staging", DOWNSTREAM_NAME: "dbt build"}
+
+
+def build_dbt_assets(settings: Settings) -> tuple[list[dg.AssetsDefinition], DbtCliResource]:
+    """The two dbt parts (before and after identity resolution) and the dbt resource."""
     project = dbt_project(settings)
     ensure_manifest(settings, project)
-    translator = LayerTranslator()
+    parts = [
+        _dbt_part(settings, project, UPSTREAM_NAME, select=UPSTREAM_SELECT, exclude=""),
+        _dbt_part(settings, project, DOWNSTREAM_NAME, select="fqn:*", exclude=UPSTREAM_SELECT),
+    ]
+    resource = DbtCliResource(
+        project_dir=project,
+        dbt_executable=dbt_executable(),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=settings.dbt.target,
+    )
+    return parts, resource
+
+
+def _dbt_part(settings: Settings, project: DbtProject, name: str, select: str, exclude: str) -> dg.AssetsDefinition:
+    stage = STAGE_OF[name]
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=translator,
-        name="dbt_build",
+        dagster_dbt_translator=LayerTranslator(),
+        name=name,
+        select=select,
+        exclude=exclude or None,
         pool=WAREHOUSE_POOL,
     )
-    def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator:
+    def dbt_part(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator:
         # The profile reads the warehouse path and threads from the environment (profiles.yml).
         env = dbt_env(settings)
         os.environ.update({k: env[k] for k in ("CRMW_WAREHOUSE_PATH", "CRMW_DBT_THREADS")})
         settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # seeds may run before any load
-        # A part of the project (an asset backfill splits dbt across runs): run only the tests whose models
-        # are all in this part, so a test never reads a model another run has not built yet.
-        if set(context.selected_asset_keys) != set(context.assets_def.keys):
-            os.environ["DBT_INDIRECT_SELECTION"] = "cautious"
-        else:
-            os.environ.pop("DBT_INDIRECT_SELECTION", None)
+        # Only the tests whose models are all built by this part or before it ("buildable"), so a test never
+        # reads a model a later part (or, in an asset backfill that splits dbt across runs, another run)
+        # has not built yet.
+        os.environ["DBT_INDIRECT_SELECTION"] = "buildable"
         total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
         done = failed = 0
-        progress.report("dbt build", 0, total, "starting dbt")
+        progress.report(stage, 0, total, "starting dbt")
         invocation = dbt.cli(["build", *config.extra_args], context=context, target_path=settings.dbt_target_dir)
         for event in invocation.stream():
             done += 1
@@ -135,14 +159,8 @@ def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliRes
                 failed += 1
             key = getattr(event, "asset_key", None)
             note = f"{key.to_user_string()}" if key else ""
-            progress.report("dbt build", done, total, note + (f"  ({failed} failing)" if failed else ""))
+            progress.report(stage, done, total, note + (f"  ({failed} failing)" if failed else ""))
             yield event
-        progress.report("dbt build", total, total, f"{done} nodes built or tested")
+        progress.report(stage, total, total, f"{done} nodes built or tested")
 
-    resource = DbtCliResource(
-        project_dir=project,
-        dbt_executable=dbt_executable(),
-        profiles_dir=str(DBT_PROJECT_DIR),
-        target=settings.dbt.target,
-    )
-    return dbt_build, resource
+    return dbt_part

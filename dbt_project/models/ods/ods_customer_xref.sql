@@ -1,26 +1,27 @@
--- Cross-reference from every source customer id to its customer key. Until identity resolution lands,
--- each source record is its own customer (match_probability 1.0); identity resolution replaces this model
--- and everything downstream picks the resolved keys up through it.
+-- Cross-reference from every source customer id (in a customers file or only in events) to its
+-- customer_key, as identity resolution linked them (models_ml/identity). Records of one real customer,
+-- within or across source systems, share a key; match_probability is the probability of the record's
+-- strongest kept link (1.0 for a customer of one record).
 
 with
 
-customer_ids as (
+xref as (
 
-    select * from {{ ref('int_customer_ids_unioned') }}
+    select * from {{ ref('stg_customer_identity__xref') }}
 
 ),
 
-xref as (
+final as (
 
     select
         source_system,
-        customer_id as source_customer_id,
+        source_customer_id,
         customer_source_key,
-        {{ hash_key('source_system', 'customer_id') }} as customer_key,
-        cast(1.0 as {{ type_double() }}) as match_probability
+        customer_key,
+        match_probability
 
-    from customer_ids
+    from xref
 
 )
 
-select * from xref
+select * from final

@@ -1,8 +1,17 @@
--- Conformed current state of every customer: one row per customer_key. Attributes come from the
--- surviving customers-file record; a customer known only from events is an id-only row with empty
--- attributes. Placeholder birth dates and invalid emails are blanked and flagged, never dropped.
+-- Conformed current state of every customer: one row per customer_key, the golden record identity
+-- resolution built by survivorship over the customer's linked source records (each attribute group from
+-- one record, by the rules of the [identity] settings). The primary record (source_system,
+-- source_customer_id) is the customer's first record. A customer known only from events is an id-only
+-- row with empty attributes. Placeholder birth dates and invalid emails never survive; the flags say a
+-- customer has no birth date (email) because its records held only a placeholder (an invalid one).
 
 with
+
+golden as (
+
+    select * from {{ ref('stg_customer_identity__golden_customers') }}
+
+),
 
 xref as (
 
@@ -10,15 +19,24 @@ xref as (
 
 ),
 
-customer_ids as (
+records as (
 
-    select * from {{ ref('int_customer_ids_unioned') }}
+    select * from {{ ref('int_customers_conformed') }}
 
 ),
 
-customers as (
+members as (
 
-    select * from {{ ref('int_customers_deduplicated') }}
+    select
+        xref.customer_key,
+        {{ dbt.bool_or('not records.is_id_only') }} as has_customer_record,
+        min(records.first_seen_delivery_date) as first_seen_delivery_date
+
+    from xref
+    inner join records
+        on xref.source_system = records.source_system
+        and xref.source_customer_id = records.customer_id
+    group by xref.customer_key
 
 ),
 
@@ -26,54 +44,57 @@ conformed as (
 
     select
         -- keys
-        xref.customer_key,
-        xref.source_system,
-        xref.source_customer_id,
-        xref.customer_source_key,
+        golden.customer_key,
+        golden.source_system,
+        golden.source_customer_id,
+        golden.customer_source_key,
 
         -- person
-        customers.first_name,
-        customers.last_name,
-        case when customers.is_sentinel_birth_date then null else customers.date_of_birth end as date_of_birth,
-        coalesce(customers.gender, 'U') as gender,
-        case when customers.is_email_valid then customers.email end as email,
-        customers.phone,
-        customers.national_id,
+        golden.first_name,
+        golden.last_name,
+        golden.date_of_birth,
+        coalesce(golden.gender, 'U') as gender,
+        golden.email,
+        golden.phone,
+        golden.national_id,
 
         -- address
-        customers.address_line1,
-        customers.address_line2,
-        customers.city,
-        customers.postcode,
-        customers.postcode_key,
-        customers.region,
-        customers.country,
+        golden.address_line1,
+        golden.address_line2,
+        golden.city,
+        golden.postcode,
+        {{ postcode_key('golden.postcode') }} as postcode_key,
+        golden.region,
+        golden.country,
+
+        -- linkage
+        golden.record_count,
+        golden.source_system_count,
 
         -- source timestamps
-        customers.created_at,
-        customers.updated_at,
+        golden.created_at,
+        golden.updated_at,
 
         -- data-quality flags
-        coalesce(customers.is_sentinel_birth_date, false) as has_sentinel_birth_date,
+        -- set when the customer has no value because its records held only a placeholder / invalid one
         case
-            when customers.email is not null and not customers.is_email_valid then true
-            else false
-        end as has_invalid_email,
-        customer_ids.is_id_only,
+            when golden.date_of_birth is null and golden.has_sentinel_birth_date then true else false
+        end as has_sentinel_birth_date,
+        case when golden.email is null and golden.has_invalid_email then true else false end as has_invalid_email,
+        case when members.has_customer_record then false else true end as is_id_only,
 
-        -- lineage
-        customer_ids.first_seen_delivery_date,
-        customers._delivery_date,
-        customers._file,
-        customers._line
+        -- lineage: the primary record
+        members.first_seen_delivery_date,
+        primary_record._delivery_date,
+        primary_record._file,
+        primary_record._line
 
-    from xref
-    inner join customer_ids
-        on xref.source_system = customer_ids.source_system
-        and xref.source_customer_id = customer_ids.customer_id
-    left join customers
-        on xref.source_system = customers.source_system
-        and xref.source_customer_id = customers.customer_id
+    from golden
+    inner join members
+        on golden.customer_key = members.customer_key
+    left join records as primary_record
+        on golden.source_system = primary_record.source_system
+        and golden.source_customer_id = primary_record.customer_id
 
 )
 

@@ -58,7 +58,7 @@ def test_definitions_load_with_the_asset_graph_job_schedule_and_sensors(defs):
     }
     assert expected <= keys
     groups = {str(graph.get(k).group_name) for k in graph.get_all_asset_keys()}
-    assert groups == {"landing", "seeds", "staging", "ods", "snapshots", "warehouse", "publish"}
+    assert groups == {"landing", "seeds", "staging", "ods", "snapshots", "warehouse", "quality", "publish"}
 
     job = defs.resolve_job_def(JOB_NAME)
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)

@@ -38,18 +38,6 @@
     end
 {%- endmacro %}
 
-{#- True when the date is one of the placeholder birth dates in var('sentinel_birth_dates'). -#}
-{% macro is_sentinel_date(column) -%}
-    case
-        when {{ column }} in (
-            {%- for day in var('sentinel_birth_dates') -%}
-                cast('{{ day }}' as date){{ ", " if not loop.last }}
-            {%- endfor -%}
-        ) then true
-        else false
-    end
-{%- endmacro %}
-
 {#- Gender codes standardised to F, M, O (other) or U (unknown / missing). -#}
 {% macro standardise_gender(column) -%}
     case

@@ -48,7 +48,10 @@
     end
 {%- endmacro %}
 
-{#- Phone keeping digits and a leading '+' only, so formats compare equal. -#}
+{#- Phone keeping digits and a leading '+' only, so formats compare equal; Persian and Arabic-Indic digits
+    become 0-9 first (else a phone typed in them would shrink to '+'). -#}
 {% macro clean_phone(column) -%}
-    nullif({{ regexp_replace_all(clean_string(column), '[^0-9+]', '') }}, '')
+    nullif({{ regexp_replace_all(
+        "translate(" ~ clean_string(column) ~ ", '۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩', '01234567890123456789')",
+        '[^0-9+]', '') }}, '')
 {%- endmacro %}

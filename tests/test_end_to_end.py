@@ -131,6 +131,34 @@ def test_planted_sentinel_birth_dates_are_flagged_and_blanked(built):
     assert flagged == sentinels_in_raw
 
 
+def test_detected_sentinels_are_exactly_the_planted_ones(built):
+    """No list of bad values: the frequency rule finds the demo's planted 1911-11-11 in cards and nothing
+    else (no false positives on birth dates, phones, emails or national ids)."""
+    settings, _, _, _ = built
+    defects = settings.demo_truth_dir / "defects.parquet"
+    planted = query(
+        settings,
+        f"select distinct source_system, \"column\", value from read_parquet('{defects}') "
+        "where defect_type = 'sentinel_birth_date' order by 1",
+    )
+    assert planted == [("cards", "date_of_birth", "1911-11-11")]
+    detected = query(
+        settings,
+        "select source_system, field_name, sentinel_value from quality.dq_sentinel_values where pattern = 'value'",
+    )
+    assert detected == planted
+    # The same records in the published issues: each planted row delivered is counted.
+    (planted_rows,) = query(
+        settings, f"select count(*) from read_parquet('{defects}') where defect_type = 'sentinel_birth_date'"
+    )[0]
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        affected = con.execute(
+            "select rows_affected from marts.data_quality_issues "
+            "where source_system = 'cards' and field_name = 'date_of_birth' and rule_name = 'sentinel_value'"
+        ).fetchall()
+    assert affected == [(planted_rows,)]
+
+
 def test_loading_again_changes_nothing(built):
     settings, _, _, mp = built
     before = query(settings, "select count(*), sum(rows_loaded) from raw.load_log")

@@ -38,18 +38,6 @@
     end
 {%- endmacro %}
 
-{#- True when the date is one of the placeholder birth dates in var('sentinel_birth_dates'). -#}
-{% macro is_sentinel_date(column) -%}
-    case
-        when {{ column }} in (
-            {%- for day in var('sentinel_birth_dates') -%}
-                cast('{{ day }}' as date){{ ", " if not loop.last }}
-            {%- endfor -%}
-        ) then true
-        else false
-    end
-{%- endmacro %}
-
 {#- Gender codes standardised to F, M, O (other) or U (unknown / missing). -#}
 {% macro standardise_gender(column) -%}
     case
@@ -60,7 +48,10 @@
     end
 {%- endmacro %}
 
-{#- Phone keeping digits and a leading '+' only, so formats compare equal. -#}
+{#- Phone keeping digits and a leading '+' only, so formats compare equal; Persian and Arabic-Indic digits
+    become 0-9 first (else a phone typed in them would shrink to '+'). -#}
 {% macro clean_phone(column) -%}
-    nullif({{ regexp_replace_all(clean_string(column), '[^0-9+]', '') }}, '')
+    nullif({{ regexp_replace_all(
+        "translate(" ~ clean_string(column) ~ ", '۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩', '01234567890123456789')",
+        '[^0-9+]', '') }}, '')
 {%- endmacro %}

@@ -154,6 +154,13 @@ class LinkageModel:
         linker.training.estimate_probability_two_random_records_match(
             list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
         )
+        settings_obj = linker._settings_obj  # Splink 5 has no public setter for the prior
+        if settings_obj._probability_two_random_records_match <= 0:
+            # No pair passes the deterministic rules (a small first load without duplicates): a prior of 0
+            # has no match weight (log 0). Assume half a match among all pairs instead.
+            pairs = max(records.num_rows * (records.num_rows - 1) / 2, 1.0)
+            settings_obj._probability_two_random_records_match = min(0.5 / pairs, 0.5)
+            logger.warning("no pair passed the deterministic rules; prior set to %.3g", 0.5 / pairs)
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
         for rule in EM_BLOCKING_RULES:
             try:

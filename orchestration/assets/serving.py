@@ -17,7 +17,7 @@ from orchestration.settings import Settings
 
 GROUP = "publish"
 # Groups whose assets must be built (and pass their checks) before publishing.
-PUBLISHED_GROUPS = ("warehouse", "models", "marts")
+PUBLISHED_GROUPS = ("warehouse", "quality", "models", "marts")
 AUDIT_CHECK = "copy_matches_working_warehouse"
 
 

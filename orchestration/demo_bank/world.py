@@ -242,7 +242,10 @@ def _block(seed: int, block: int, n: int, start: int, geo: Geo, first: NameTable
     last_idx = np.where(
         persian, _pick(rng, np.flatnonzero(last.persian), n), _pick(rng, np.flatnonzero(~last.persian), n)
     )
-    age = np.clip(rng.normal(ref.AGE_MEAN[persona], ref.AGE_SD[persona]), 18, 92)
+    # Ages outside 18..92 are reflected back inside, not clipped: clipping would pile a few per cent of
+    # the base onto two birth dates (start - 18 and - 92 years), a spike the sentinel detection rightly flags.
+    age = rng.normal(ref.AGE_MEAN[persona], ref.AGE_SD[persona])
+    age = np.clip(np.where(age < 18, 36 - age, np.where(age > 92, 184 - age, age)), 18, 92)
     if block == 0:  # the base: customers for a while already, never since before they turned 18
         tenure = np.minimum(rng.exponential(7 * YEAR, n), (age - 18) * YEAR).astype(np.int64) + 1
         join = start - tenure

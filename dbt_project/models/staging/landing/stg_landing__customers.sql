@@ -38,7 +38,6 @@ renamed as (
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
 
         -- data-quality flags
-        {{ is_sentinel_date('date_of_birth') }} as is_sentinel_birth_date,
         {{ is_valid_email('lower(' ~ clean_string('email') ~ ')') }} as is_email_valid,
 
         -- lineage

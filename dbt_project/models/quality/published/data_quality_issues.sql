@@ -1,0 +1,83 @@
+-- Published data-quality issues: every rule that failed on some row of the data the warehouse holds now,
+-- per source system, entity and field, with the rows affected, the deliveries they came in and example
+-- values (masked when personal; detected sentinels are shown, a value shared by many records identifies
+-- nobody). Sentinel rules say why the value was found to be a placeholder.
+
+with
+
+results as (
+
+    select * from {{ ref('dq_rule_results') }}
+    where is_field_delivered
+
+),
+
+sentinels as (
+
+    select * from {{ ref('dq_sentinel_values') }}
+
+),
+
+sentinel_reasons as (
+
+    select
+        source_system,
+        entity,
+        field_name,
+        {{ dbt.listagg('reason', "'; '", 'order by reason') }} as detail
+    from sentinels
+    group by 1, 2, 3
+
+),
+
+failed as (
+
+    select
+        source_system,
+        entity,
+        field_name,
+        rule_name,
+        area,
+        sum(rows_checked) as rows_checked,
+        sum(rows_failed) as rows_affected,
+        sum(case when rows_failed > 0 then 1 else 0 end) as deliveries_affected,
+        min(case when rows_failed > 0 then delivery_date end) as first_delivery_date,
+        max(case when rows_failed > 0 then delivery_date end) as last_delivery_date,
+        min(first_example) as first_example,
+        max(last_example) as last_example
+    from results
+    group by 1, 2, 3, 4, 5
+    having sum(rows_failed) > 0
+
+),
+
+issues as (
+
+    select
+        failed.source_system,
+        failed.entity,
+        failed.field_name,
+        failed.rule_name,
+        failed.area,
+        failed.rows_checked,
+        failed.rows_affected,
+        round(100.0 * failed.rows_affected / failed.rows_checked, 2) as percent_affected,
+        failed.deliveries_affected,
+        failed.first_delivery_date,
+        failed.last_delivery_date,
+        case
+            when failed.first_example is null then null
+            when failed.first_example = failed.last_example then failed.first_example
+            else {{ dbt.concat(['failed.first_example', "', '", 'failed.last_example']) }}
+        end as example_values,
+        case when failed.rule_name = 'sentinel_value' then sentinel_reasons.detail end as detail
+
+    from failed
+    left join sentinel_reasons
+        on failed.source_system = sentinel_reasons.source_system
+        and failed.entity = sentinel_reasons.entity
+        and failed.field_name = sentinel_reasons.field_name
+
+)
+
+select * from issues

@@ -63,6 +63,7 @@ def test_nothing_moves_at_share_zero_and_decimals_from_duckdb_work():
         frame[column] = [Decimal(f"{v:.2f}") for v in frame[column]]
     out = channel_shift(frame, share=0.0)
     assert (out["cost_to_serve_change"] == 0).all() and (out["profit_after"] == out["profit_before"]).all()
+    assert not out["profit_change"].map(lambda v: str(v).startswith("-")).any()  # no "-0.0" on a dashboard
 
 
 @pytest.mark.parametrize(

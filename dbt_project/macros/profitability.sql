@@ -40,6 +40,7 @@
     the window, profit_rank (1 = most profitable) and profit_decile. products_held is the most distinct
     products the customer held in any one month of the window. -#}
 {% macro trailing_customer_profit(months_back=0, window_months=var('profitability_window_months')) -%}
+    {%- set window_months = window_months | int -%}
     select
         windowed.*,
         cast(row_number() over (order by windowed.profit desc, windowed.customer_key) as bigint) as profit_rank,

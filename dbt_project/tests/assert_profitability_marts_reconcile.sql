@@ -25,7 +25,7 @@ window_totals as (
     cross join as_of
     where customer_month.month_start <= as_of.as_of_month
         and customer_month.month_start
-            > cast({{ dbt.dateadd('month', -var('profitability_window_months'), 'as_of.as_of_month') }} as date)
+            > cast({{ dbt.dateadd('month', -(var('profitability_window_months') | int), 'as_of.as_of_month') }} as date)
 
 ),
 

@@ -102,7 +102,7 @@ def channel_shift(
     )
     out = per_row.groupby("profit_decile").sum().round(2)
     out["cost_to_serve_after"] = (out["cost_to_serve_before"] + out["cost_to_serve_change"]).round(2)
-    out["profit_change"] = -out["cost_to_serve_change"]
+    out["profit_change"] = 0.0 - out["cost_to_serve_change"] + 0.0  # no negative zeros
     out["profit_after"] = (out["profit_before"] + out["profit_change"]).round(2)
     out["customers"] = out["customers"].astype("int64")
     out.attrs["self_service_cost_per_contact"] = unit

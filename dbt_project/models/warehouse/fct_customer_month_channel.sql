@@ -31,7 +31,7 @@ costed as (
         interactions.channel_id,
         channels.is_assisted,
         case when interactions.is_complaint then 1 else 0 end as is_complaint,
-        cast(interaction_types.standard_minutes as {{ type_double() }}) as standard_minutes,
+        cast(interaction_types.standard_minutes as decimal(18,4)) as standard_minutes,
         cast(
             round(
                 cast(interaction_types.standard_minutes as decimal(18,4)) * channels.cost_per_minute, 2
@@ -59,6 +59,7 @@ final as (
         cast(count(*) as bigint) as interactions,
         cast(sum(case when cost_to_serve is null then 1 else 0 end) as bigint) as unpriced_interactions,
         cast(sum(is_complaint) as bigint) as complaints,
+        -- summed as decimals: the same total in any order, so rebuilds publish identical tables
         cast(coalesce(sum(standard_minutes), 0) as {{ type_double() }}) as standard_minutes,
         cast(coalesce(sum(cost_to_serve), 0) as {{ type_money() }}) as cost_to_serve
 

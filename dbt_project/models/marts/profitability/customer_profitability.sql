@@ -30,7 +30,7 @@ final as (
         -- keys
         windowed.customer_key,
         windowed.as_of_month,
-        cast({{ dbt.dateadd('month', 1 - var('profitability_window_months'), 'windowed.as_of_month') }} as date)
+        cast({{ dbt.dateadd('month', 1 - (var('profitability_window_months') | int), 'windowed.as_of_month') }} as date)
             as window_start_month,
 
         -- P&L over the window

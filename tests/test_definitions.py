@@ -61,7 +61,7 @@ def test_definitions_load_with_the_asset_graph_job_schedule_and_sensors(defs):
     assert expected <= keys
     groups = {str(graph.get(k).group_name) for k in graph.get_all_asset_keys()}
     assert groups == {"landing", "seeds", "staging", "ods", "identity", "snapshots", "warehouse", "quality",
-                      "publish"}
+                      "marts", "publish"}
 
     job = defs.resolve_job_def(JOB_NAME)
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
@@ -136,7 +136,7 @@ def test_translator_groups_every_dbt_node_by_its_folder(defs):
              if n["resource_type"] == "test" and n.get("attached_node") in refable]
     dbt_checks = {k for k in graph.asset_check_keys
                   if graph.get(k.asset_key).group_name
-                  in ("seeds", "staging", "ods", "snapshots", "warehouse", "quality")
+                  in ("seeds", "staging", "ods", "snapshots", "warehouse", "quality", "marts")
                   and k.name not in ("one_row_per_natural_key", "one_current_version_per_customer")}
     assert len(tests) > 200 and len(dbt_checks) == len(tests)
 
@@ -144,8 +144,9 @@ def test_translator_groups_every_dbt_node_by_its_folder(defs):
 def test_publish_waits_for_the_whole_warehouse_and_its_grain_checks(defs):
     graph = defs.resolve_asset_graph()
     serving = graph.get(dg.AssetKey("serving_database"))
-    published = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in ("warehouse", "quality")}
-    assert published and set(serving.parent_keys) == published
+    published = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in ("warehouse", "quality", "marts")}
+    assert {k.to_user_string() for k in published} >= {"warehouse/fct_customer_month", "marts/customer_profitability"}
+    assert set(serving.parent_keys) == published
     grain = {k for k in graph.asset_check_keys
              if k.name in ("one_row_per_natural_key", "one_current_version_per_customer")}
     assert {k.asset_key.to_user_string() for k in grain} == {

@@ -115,6 +115,48 @@ def test_revenue_reconciles_from_landing_files_to_the_warehouse(built):
     assert warehouse == expected
 
 
+def test_customer_pnl_per_person_matches_the_planted_profit(built):
+    """The warehouse's P&L, summed per real person through the planted identity map, is the planted profit:
+    servicing and marketing cost exactly for everyone; revenue, cost to serve and profit for everyone but the
+    few persons whose transactions or interactions carry a planted defect; the planted concentration too."""
+    settings, _, _, _ = built
+    truth = settings.demo_truth_dir
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        # Customer keys of exactly one person (a key of several would mean a wrong merge; not compared here).
+        con.execute(f"""
+            create temp table key_person as
+            select customer_key, min(person_id) as person_id
+            from (select distinct x.customer_key, i.person_id
+                  from ods.ods_customer_xref as x
+                  join '{truth}/identity_map.parquet' as i
+                    on x.source_system = i.source_system and x.source_customer_id = i.customer_id) as pairs
+            group by customer_key having count(*) = 1""")
+        compared, servicing, marketing, other, unprofitable, top20 = con.execute(f"""
+            with mine as (
+                select person_id, sum(profit) as profit, sum(servicing_cost) as servicing_cost,
+                       sum(marketing_cost) as marketing_cost
+                from warehouse.fct_customer_month join key_person using (customer_key)
+                where not is_future_month group by person_id
+            ), ranked as (
+                select profit, row_number() over (order by profit desc) as profit_rank, count(*) over () as n
+                from mine
+            )
+            select count(*),
+                   count(*) filter (where mine.servicing_cost <> p.servicing_cost),
+                   count(*) filter (where mine.marketing_cost <> p.marketing_cost),
+                   count(*) filter (where mine.profit <> p.profit),
+                   (select avg(case when profit < 0 then 1.0 else 0.0 end) from ranked),
+                   (select sum(profit) filter (where profit_rank <= round(0.2 * n)) / sum(profit) from ranked)
+            from mine join '{truth}/persons.parquet' as p using (person_id)""").fetchone()
+        (defects,) = con.execute(f"select count(*) from '{truth}/defects.parquet' "
+                                 "where entity in ('transactions', 'interactions')").fetchone()
+    manifest = json.loads((truth / "manifest.json").read_text(encoding="utf-8"))["profitability"]
+    assert compared > 1000 and servicing == 0 and marketing == 0
+    assert other <= defects
+    assert abs(float(unprofitable) - manifest["unprofitable_share"]) < 0.005
+    assert abs(float(top20) - manifest["top20_profit_share"]) < 0.005
+
+
 def test_planted_sentinel_birth_dates_are_flagged_and_blanked(built):
     settings, _, _, _ = built
     (flagged, blanked) = query(

@@ -4,7 +4,7 @@
 {% macro day_spine(bounds, start_date, end_date, max_days=100000) -%}
     {%- set n_digits = ((max_days - 1) | string) | length -%}
     select
-        cast({{ dbt.dateadd('day', 'spine_numbers.day_offset', 'spine_bounds.start_date') }} as date) as date_day
+        cast({{ dbt.dateadd('day', 'spine_numbers.n', 'spine_bounds.start_date') }} as date) as date_day
     from (
         select
             cast({{ start_date }} as date) as start_date,
@@ -12,19 +12,24 @@
         from {{ bounds }}
     ) as spine_bounds
     cross join (
-        select
-            {% for position in range(n_digits) -%}
-            d{{ position }}.digit * {{ 10 ** position }}{{ " +" if not loop.last }}
-            {% endfor -%}
-            as day_offset
-        from
-        {%- for position in range(n_digits) %}
-            {{ "cross join " if not loop.first }}(
-                {%- for digit in range(10) -%}
-                select {{ digit }} as digit{{ " union all " if not loop.last }}
-                {%- endfor -%}
-            ) as d{{ position }}
-        {%- endfor %}
+        {{ number_spine(n_digits) | indent(8) }}
     ) as spine_numbers
-    where spine_numbers.day_offset <= {{ dbt.datediff('spine_bounds.start_date', 'spine_bounds.end_date', 'day') }}
+    where spine_numbers.n <= {{ dbt.datediff('spine_bounds.start_date', 'spine_bounds.end_date', 'day') }}
+{%- endmacro %}
+
+{#- The whole numbers 0 .. 10^digits - 1 as column `n`, from cross-joined digits (no engine function). -#}
+{% macro number_spine(digits) -%}
+    select
+        {% for position in range(digits) -%}
+        d{{ position }}.digit * {{ 10 ** position }}{{ " +" if not loop.last }}
+        {% endfor -%}
+        as n
+    from
+    {%- for position in range(digits) %}
+        {{ "cross join " if not loop.first }}(
+            {%- for digit in range(10) -%}
+            select {{ digit }} as digit{{ " union all " if not loop.last }}
+            {%- endfor -%}
+        ) as d{{ position }}
+    {%- endfor %}
 {%- endmacro %}

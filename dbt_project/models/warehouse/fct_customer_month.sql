@@ -122,21 +122,38 @@ holding_spans as (
 
 ),
 
-holding_months as (
+-- Holdings per customer, month and product first, then per customer and month: counting the products
+-- this way (rather than count(distinct)) lets the engine spill to disk at scale.
+holding_product_months as (
 
     select
         holding_spans.customer_key,
         months.month_start,
+        holding_spans.product_id,
         sum(coalesce(holding_spans.monthly_servicing_cost, 0)) as servicing_cost,
         count(*) as holdings,
-        count(distinct holding_spans.product_id) as products_held,
         sum(case when holding_spans.monthly_servicing_cost is null then 1 else 0 end) as unpriced_holdings
 
     from holding_spans
     inner join months
         on months.month_start >= holding_spans.first_held_month
         and (holding_spans.last_held_month is null or months.month_start <= holding_spans.last_held_month)
-    group by holding_spans.customer_key, months.month_start
+    group by holding_spans.customer_key, months.month_start, holding_spans.product_id
+
+),
+
+holding_months as (
+
+    select
+        customer_key,
+        month_start,
+        sum(servicing_cost) as servicing_cost,
+        sum(holdings) as holdings,
+        count(*) as products_held,
+        sum(unpriced_holdings) as unpriced_holdings
+
+    from holding_product_months
+    group by customer_key, month_start
 
 ),
 

@@ -131,6 +131,14 @@ def test_customer_pnl_per_person_matches_the_planted_profit(built):
                   join '{truth}/identity_map.parquet' as i
                     on x.source_system = i.source_system and x.source_customer_id = i.customer_id) as pairs
             group by customer_key having count(*) = 1""")
+        # ... and only persons none of whose records went into a key shared with another person.
+        con.execute(f"""
+            delete from key_person where person_id in (
+                select i.person_id
+                from ods.ods_customer_xref as x
+                join '{truth}/identity_map.parquet' as i
+                  on x.source_system = i.source_system and x.source_customer_id = i.customer_id
+                where x.customer_key not in (select customer_key from key_person))""")
         compared, servicing, marketing, other, unprofitable, top20 = con.execute(f"""
             with mine as (
                 select person_id, sum(profit) as profit, sum(servicing_cost) as servicing_cost,

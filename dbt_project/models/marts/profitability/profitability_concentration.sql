@@ -20,8 +20,9 @@ totals as (
         sum(revenue) as total_revenue,
         sum(cost_to_serve) as total_cost_to_serve,
         sum(profit) as total_profit,
-        sum(case when profit < 0 then 1 else 0 end) as unprofitable_customers,
-        sum(case when profit > 0 then 1 else 0 end) as profitable_customers,
+        -- coalesce: a warehouse with no customer P&L yet still gets its one row, with zero counts
+        coalesce(sum(case when profit < 0 then 1 else 0 end), 0) as unprofitable_customers,
+        coalesce(sum(case when profit > 0 then 1 else 0 end), 0) as profitable_customers,
         sum(case when profit > 0 then profit else 0 end) as profit_of_profitable_customers,
         sum(case when profit < 0 then -profit else 0 end) as loss_of_unprofitable_customers,
         sum(case when profit_decile = 10 then profit else 0 end) as bottom_decile_profit

@@ -156,9 +156,8 @@ def check_deliveries(
     for f in files:
         seen[f.entity] += 1
         sha = current.get(f.rel)
-        if sha is not None and sha == file_sha256(f.path):
-            continue
-        if (f.rel, file_sha256(f.path)) in rejected:
+        content = file_sha256(f.path)  # once per file: this check reads every delivered file
+        if sha == content or (f.rel, content) in rejected:
             continue
         missing[f.entity].append(f.rel + (" (changed since it was loaded)" if sha else " (not loaded)"))
     latest = {

@@ -19,8 +19,11 @@ run: install  ## generate the demo bank (if no landing files), load, build, prin
 	$(BIN)/crmw run
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
+# The suite runs in TEST_WORKERS processes (pytest-xdist), one test file per worker at a time: the module
+# fixtures that build warehouses stay in one process, and the dbt builds of two files overlap on two cores.
+TEST_WORKERS ?= 2
 test: install  ## the whole test suite, dbt builds included
-	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: install
 	$(BIN)/ruff check orchestration models_ml dashboards tests

@@ -63,6 +63,11 @@ class LoadReport:
     seconds: float = 0.0
 
 
+# Files read and committed together at most: a few copies of the batch's text sit in memory while it
+# is parsed, so this bounds the loader's memory whatever the size of the landing folder.
+BATCH_BYTES = 256 * 2**20
+
+
 class ReconciliationError(RuntimeError):
     """Rows in a file did not equal rows loaded + rows quarantined; the batch was rolled back."""
 
@@ -191,6 +196,23 @@ class _Batch:
     def __init__(self, con: duckdb.DuckDBPyConnection, entity: Entity, fmt: str, header: tuple[str, ...]):
         self.con, self.entity, self.fmt, self.header = con, entity, fmt, header
         self.files: list[tuple[LandingFile, str, list[str]]] = []  # (file, sha256, unknown columns)
+
+    def split(self, max_bytes: int) -> list[_Batch]:
+        """This batch cut into consecutive batches of at most `max_bytes` of files each.
+
+        Reading, parsing and typing hold a few copies of a batch's text in memory, so an unbounded
+        batch (two years of a million customers' transactions) outgrows the machine.
+        """
+        parts: list[_Batch] = []
+        size = 0
+        for item in self.files:
+            n = item[0].path.stat().st_size
+            if not parts or (parts[-1].files and size + n > max_bytes):
+                parts.append(_Batch(self.con, self.entity, self.fmt, self.header))
+                size = 0
+            parts[-1].files.append(item)
+            size += n
+        return parts
 
     # -- reading ---------------------------------------------------------------------------------
     def _read(self) -> None:
@@ -397,6 +419,11 @@ class _Batch:
         except BaseException:
             con.execute("rollback")
             raise
+        finally:
+            # The work tables hold the batch's whole text: free them before the next batch is read.
+            for work in ("_crmw_read", "_crmw_text", "_crmw_parsed", "_crmw_parse_rejects", "_crmw_rejects",
+                         "_crmw_reject_scans"):
+                con.execute(f"drop table if exists {work}")
         return con.execute(
             """
             select sum(rows_loaded), sum(rows_quarantined), sum(dq_issues) from raw.load_log
@@ -480,8 +507,14 @@ def load_landing(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     progress: Progress | None = None,
+    batch_bytes: int = BATCH_BYTES,
 ) -> LoadReport:
-    """Load every landing file not yet loaded (or changed since) into the raw tables."""
+    """Load every landing file not yet loaded (or changed since) into the raw tables.
+
+    Files of one entity, format and header are read, parsed and committed together, in batches of at
+    most `batch_bytes` of files (a file larger than that is a batch alone). Each batch is one
+    transaction, so a file is always loaded whole or not at all.
+    """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = LoadReport()
@@ -515,17 +548,20 @@ def load_landing(
             batches[key] = _Batch(con, ENTITIES[f.entity], f.fmt, tuple(header))
         batches[key].files.append((f, sha, unknown))
     for (entity, fmt, _), batch in sorted(batches.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
-        t0 = time.perf_counter()
-        loaded, quarantined, issues = batch.commit(dt.datetime.now())
-        report.files_loaded += len(batch.files)
-        report.rows_loaded += int(loaded or 0)
-        report.rows_quarantined += int(quarantined or 0)
-        report.dq_issues += int(issues or 0)
-        say(
-            f"loaded {entity:<18} {len(batch.files):>5} {fmt} files  {int(loaded or 0):>10,} rows  "
-            f"{int(quarantined or 0):>6,} quarantined  {int(issues or 0):>6,} dq issues  "
-            f"{time.perf_counter() - t0:6.1f}s"
-        )
+        parts = batch.split(batch_bytes)
+        for i, part in enumerate(parts, start=1):
+            t0 = time.perf_counter()
+            loaded, quarantined, issues = part.commit(dt.datetime.now())
+            report.files_loaded += len(part.files)
+            report.rows_loaded += int(loaded or 0)
+            report.rows_quarantined += int(quarantined or 0)
+            report.dq_issues += int(issues or 0)
+            of = f" (batch {i}/{len(parts)})" if len(parts) > 1 else ""
+            say(
+                f"loaded {entity:<18} {len(part.files):>5} {fmt} files  {int(loaded or 0):>10,} rows  "
+                f"{int(quarantined or 0):>6,} quarantined  {int(issues or 0):>6,} dq issues  "
+                f"{time.perf_counter() - t0:6.1f}s{of}"
+            )
     report.seconds = time.perf_counter() - started
     return report
 

@@ -277,3 +277,28 @@ def test_moving_a_future_transaction_changes_no_feature_or_prediction(bank):
     # The same move before the cut-off does change them (the test can fail).
     moved.loc[future, "occurred_date"] = pd.Timestamp("2025-06-30")
     assert not run(moved, pnl)[0].equals(features)
+
+
+def test_a_failed_spend_model_keeps_the_purchase_columns_and_the_refresh_goes_on(bank, monkeypatch):
+    """Gamma-Gamma failing (q <= 1 on the default demo's heavy-tailed spend) fails bgnbd_gamma_gamma with its
+    reason, keeps BG/NBD's p_alive and expected_purchases, and the supervised model trains without the
+    all-empty spend features."""
+    import models_ml.clv.customer_value as customer_value
+
+    def no_spend_model(self, X, y=None, sample_weight=None):
+        raise ValueError("q = 0.7 <= 1: the population mean spend is infinite")
+
+    monkeypatch.setattr(customer_value.GammaGamma, "fit", no_spend_model)
+    result = customer_clv(*bank, "2025-12-31", ClvConfig(horizon_days=365))
+    assert result.reasons[BGNBD_GG] == "Gamma-Gamma: q = 0.7 <= 1: the population mean spend is infinite"
+    assert BGNBD_GG not in result.backtest_table.index
+    assert result.chosen_model in (SUPERVISED, NAIVE)
+    frame = result.customer_clv
+    assert frame["expected_purchases"].notna().all() and frame["p_alive"].notna().any()
+    assert frame["expected_avg_value"].isna().all() and frame["expected_revenue"].isna().all()
+    metrics = result.model_metrics.set_index(["model_name", "metric"])["value"]
+    assert metrics[(BGNBD_GG, "failed: Gamma-Gamma: q = 0.7 <= 1: the population mean spend is infinite")] == 1
+    assert "purchases_mae" in metrics[BGNBD_GG]
+    con = register_history(*bank)
+    model, _ = fit_supervised(con, dt.date(2025, 12, 31), 12, ClvConfig())
+    assert "p_alive" in model.feature_names_ and "gg_value" not in model.feature_names_

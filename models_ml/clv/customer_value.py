@@ -112,30 +112,37 @@ def bgnbd_forecast(con, cutoff: dt.date, days: float, rate: float, customers: pd
     """BG/NBD + Gamma-Gamma fitted on purchases up to the cut-off, forecasting the next ``days``.
 
     Customers without a purchase by the cut-off have no purchase history for the models: p_alive and
-    expected_avg_value stay empty, expected purchases and revenue are 0. Raises when a fit is degenerate.
+    expected_avg_value stay empty, expected purchases and revenue are 0. Raises when BG/NBD is degenerate.
+    When only Gamma-Gamma fails (e.g. q <= 1: spend so heavy-tailed its mean is infinite), p_alive and
+    expected_purchases are kept, the value and profit columns are empty and ``attrs["value_error"]`` says why.
     """
     rfm = rfm_at(con, cutoff)
     if rfm.empty:
         raise ValueError(f"no purchases on or before {cutoff}")
-    margin = gross_margin(con, cutoff)
+    out = pd.DataFrame(index=customers)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # a degenerate fit raises below
         purchases = BetaGeoNBD(horizon=days).fit(rfm)
-        spend = GammaGamma().fit(rfm)
-        expected = purchases.predict(rfm)
-        value = spend.predict(rfm)
+        out["p_alive"] = pd.Series(purchases.p_alive(rfm), rfm.index)
+        out["expected_purchases"] = pd.Series(purchases.predict(rfm), rfm.index).reindex(customers).fillna(0.0)
+        out.attrs["params"] = dict(purchases.params_)
+        try:
+            spend = GammaGamma().fit(rfm)
+            value = spend.predict(rfm)
+        except MODEL_ERRORS as exc:
+            out.attrs["value_error"] = f"Gamma-Gamma: {exc}"
+            for column in ("expected_avg_value", "expected_revenue", "expected_profit", "clv"):
+                out[column] = np.nan
+            return out
+        margin = gross_margin(con, cutoff)
         clv = discounted_clv(purchases, rfm, value * margin, days, rate, step_days=step_days)
-    out = pd.DataFrame(index=customers)
-    out["p_alive"] = pd.Series(purchases.p_alive(rfm), rfm.index)
-    out["expected_purchases"] = pd.Series(expected, rfm.index)
     out["expected_avg_value"] = pd.Series(value, rfm.index)
-    out["expected_purchases"] = out["expected_purchases"].fillna(0.0)
     out["expected_revenue"] = out["expected_purchases"] * out["expected_avg_value"].fillna(0.0)
     indirect = sum(monthly[f"{c}_per_month"] for c in INDIRECT_COSTS).reindex(customers).fillna(0.0)
     months = days / DAYS_PER_MONTH
     out["expected_profit"] = out["expected_revenue"] * margin - indirect * months
     gross = pd.Series(clv, rfm.index)
     out["clv"] = gross.reindex(customers).fillna(0.0) - indirect * months * uniform_discount(days, rate, step_days)
-    out.attrs["params"] = {**purchases.params_, **spend.params_, "gross_margin": margin}
+    out.attrs["params"].update({**spend.params_, "gross_margin": margin})
     return out
 
 
@@ -186,6 +193,8 @@ def fit_supervised(con, cutoff: dt.date, horizon: int, config: ClvConfig) -> tup
     )
     # One OpenMP thread: on a busy 2-core machine the threads of small fits wait for each other (20x slower
     # on 2,000 customers, measured), and one thread keeps the fit bit-for-bit reproducible.
+    # A column with no value at all (the purchase models' outputs when they failed) cannot be binned.
+    features = features.loc[:, features.notna().any()]
     with threadpool_limits(limits=1, user_api="openmp"):
         model.fit(features, y)
     model.feature_names_ = list(features.columns)
@@ -263,8 +272,11 @@ def backtest(con, as_of: dt.date, config: ClvConfig) -> tuple[list, dict[str, st
     try:
         monthly = monthly_features(con, cutoff, customers)
         probabilistic = bgnbd_forecast(con, cutoff, days, 0.0, customers, monthly, config.step_days)
-        predictions[BGNBD_GG] = probabilistic["expected_profit"]
         rows.append((BGNBD_GG, "fit_seconds", time.perf_counter() - started))
+        if "value_error" in probabilistic.attrs:
+            failed[BGNBD_GG] = probabilistic.attrs["value_error"]
+        else:
+            predictions[BGNBD_GG] = probabilistic["expected_profit"]
         rfm = rfm_at(con, cutoff)
         bought = purchases_between(con, cutoff, holdout_end).reindex(rfm.index).fillna(0.0)
         repeat = purchases_between(con, cutoff - dt.timedelta(days=days), cutoff, repeat_only=True)
@@ -320,9 +332,13 @@ def customer_clv(transactions, customer_months, as_of_date, config: ClvConfig | 
         probabilistic = bgnbd_forecast(con, as_of, days, rate, keys, monthly, config.step_days)
         for column in ("p_alive", "expected_purchases", "expected_avg_value", "expected_revenue"):
             out[column] = probabilistic[column]
-        forecasts[BGNBD_GG] = probabilistic["expected_profit"]
-        clv_of = {BGNBD_GG: probabilistic["clv"]}
         rows += _metric_rows(BGNBD_GG, probabilistic.attrs["params"], "param_")
+        clv_of = {}
+        if "value_error" in probabilistic.attrs:
+            reasons[BGNBD_GG] = failed.setdefault(BGNBD_GG, f"at the as-of date: {probabilistic.attrs['value_error']}")
+        else:
+            forecasts[BGNBD_GG] = probabilistic["expected_profit"]
+            clv_of[BGNBD_GG] = probabilistic["clv"]
     except MODEL_ERRORS as exc:
         reasons[BGNBD_GG] = failed.setdefault(BGNBD_GG, f"at the as-of date: {exc}")
         clv_of = {}

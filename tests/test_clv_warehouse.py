@@ -302,3 +302,40 @@ def test_a_failed_spend_model_keeps_the_purchase_columns_and_the_refresh_goes_on
     con = register_history(*bank)
     model, _ = fit_supervised(con, dt.date(2025, 12, 31), 12, ClvConfig())
     assert "p_alive" in model.feature_names_ and "gg_value" not in model.feature_names_
+
+
+# -- the refresh's edge: read the warehouse, write marts ------------------------------------------------------
+def test_clv_for_warehouse_writes_published_tables_as_of_the_cutoff(tmp_path, tiny):
+    import duckdb
+
+    from orchestration.clv import as_of_date, clv_for_warehouse
+
+    transactions, months = tiny
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute("create schema warehouse")
+        con.execute("create table raw.load_log as select * from (values (date '2024-03-30', true), "
+                    "(date '2024-04-05', false)) as t(_delivery_date, is_current)")
+        con.register("tx", transactions)
+        con.register("pnl", months)
+        con.execute("create table warehouse.fct_transactions as select customer_key, "
+                    "cast(occurred_date as date) as occurred_date, cast(amount as decimal(18, 2)) as amount from tx")
+        con.execute("create table warehouse.fct_customer_month as select * from pnl")
+        con.execute("create table warehouse.dim_customer as select * from (values ('A', 'P1', true), "
+                    "('A', 'P0', false), ('E', null, true)) as t(customer_key, postcode_key, is_current)")
+        con.execute("create table warehouse.dim_geography as select 'P1' as postcode_key, 'Urban' as geo_segment")
+        assert as_of_date(con, None) == dt.date(2024, 3, 30)  # the latest current delivery
+        assert as_of_date(con, dt.date(2024, 3, 1)) == dt.date(2024, 3, 30)  # an old range re-run
+        assert as_of_date(con, dt.date(2024, 3, 31)) == dt.date(2024, 3, 31)  # crmw refresh --to D
+    result = clv_for_warehouse(path, ClvConfig(horizon_days=30), dt.date(2024, 3, 31))
+    with duckdb.connect(str(path), read_only=True) as con:
+        clv = con.sql("select * from marts.customer_clv order by customer_key").df()
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_name = 'model_metrics'").fetchall())
+    assert list(clv.columns) == list(CLV_COLUMNS)
+    # E is a customer of the dimension without any event: forecast too. C's transaction is after the as-of date.
+    assert list(clv["customer_key"]) == ["A", "B", "D", "E"]
+    assert (clv["as_of_date"] == pd.Timestamp("2024-03-31")).all()
+    assert len(clv) == len(result.customer_clv)
+    assert types == {"model_name": "VARCHAR", "as_of_date": "DATE", "metric": "VARCHAR", "value": "DOUBLE"}

@@ -33,6 +33,7 @@ MONTHLY_MEANS = (
     "interactions", "complaints", "campaign_contacts", "campaign_responses",
 )
 LOOKBACK_MONTHS = 12
+EXACT = "decimal(38, 6)"
 RECENT_MONTHS = 3
 INDIRECT_COSTS = ("cost_to_serve", "servicing_cost", "marketing_cost")
 
@@ -51,13 +52,15 @@ def register_history(transactions, customer_months, customers=None) -> duckdb.Du
         missing = [c for c in columns if c not in have]
         if missing:
             raise ValueError(f"{name} is missing column(s) {missing}; it has {have}")
-    con.execute("""
+    # Money and counts as decimals: their sums are exact, so the features do not depend on the order in which
+    # a parallel scan adds the rows (floating-point sums do, in the last bits, and a tree split can turn on them).
+    con.execute(f"""
         create table transactions as
         select cast(customer_key as varchar) as customer_key, cast(occurred_date as date) as occurred_date,
-               cast(amount as double) as amount
+               cast(amount as {EXACT}) as amount
         from transactions_input""")
     casts = ", ".join(
-        f"cast({c} as {'date' if c == 'month_start' else 'varchar' if c == 'customer_key' else 'double'}) as {c}"
+        f"cast({c} as {'date' if c == 'month_start' else 'varchar' if c == 'customer_key' else EXACT}) as {c}"
         for c in MONTH_COLUMNS
     )
     con.execute(f"create table customer_months as select {casts} from customer_months_input")
@@ -66,7 +69,7 @@ def register_history(transactions, customer_months, customers=None) -> duckdb.Du
     for name, column in (("transactions", "customer_key"), ("transactions", "occurred_date"),
                          ("transactions", "amount"), ("customer_months", "customer_key"),
                          ("customer_months", "month_start")):
-        bad = con.execute(f"select count(*) from {name} where {column} is null").fetchone()[0]
+        bad = con.execute(f"select count(*) from {name} where {column} is null").fetchall()[0][0]
         if bad:
             raise ValueError(f"{name}.{column} is empty in {bad} row(s)")
     con.execute("""
@@ -99,7 +102,7 @@ def history_months(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> int:
                (select min(date_trunc('month', occurred_date)) from transactions where occurred_date <= $c),
                (select min(month_start) from customer_months where month_start <= $c))""",
         {"c": cutoff},
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if first is None:
         return 0
     last = last_complete_month(cutoff)

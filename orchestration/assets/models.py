@@ -25,9 +25,9 @@ CLV_INPUTS = [dg.AssetKey(["warehouse", name]) for name in
 STAGE = "customer value"
 
 
-def as_of_of_run(context: dg.AssetExecutionContext) -> dt.date | None:
-    """The refresh's cut-off day: the last delivery day of the run's range (`crmw refresh --to D`), else None
-    (the latest landing date loaded)."""
+def range_end_of_run(context: dg.AssetExecutionContext) -> dt.date | None:
+    """The last delivery day of the run's range (`crmw refresh --to D` gives D), or None; orchestration.clv
+    takes the later of it and the latest delivery day loaded as the as-of date."""
     tags = context.run.tags
     end = tags.get(RANGE_END_TAG) or tags.get("dagster/partition")
     return dt.date.fromisoformat(end) if end else None
@@ -56,7 +56,7 @@ def build_customer_clv(settings: Settings) -> dg.AssetsDefinition:
     )
     def customer_value_models(context: dg.AssetExecutionContext):
         progress.report(STAGE, 0, 1, "backtesting and fitting CLV models")
-        result = run_clv(settings, as_of_of_run(context))
+        result = run_clv(settings, range_end_of_run(context))
         frame = result.customer_clv
         as_of = frame["as_of_date"].iloc[0].isoformat() if len(frame) else None
         table = result.backtest_table

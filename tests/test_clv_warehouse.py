@@ -339,3 +339,25 @@ def test_clv_for_warehouse_writes_published_tables_as_of_the_cutoff(tmp_path, ti
     assert (clv["as_of_date"] == pd.Timestamp("2024-03-31")).all()
     assert len(clv) == len(result.customer_clv)
     assert types == {"model_name": "VARCHAR", "as_of_date": "DATE", "metric": "VARCHAR", "value": "DOUBLE"}
+
+
+def test_a_chosen_model_failing_at_the_as_of_date_falls_back_by_the_rule(bank, bank_result, monkeypatch):
+    """The backtest chose BG/NBD + Gamma-Gamma; its fit at the as-of date fails: the rule is applied again
+    without it (here: the boosting model does not beat the naive baseline, so the baseline), reason recorded."""
+    import models_ml.clv.customer_value as customer_value
+
+    assert bank_result.chosen_model == BGNBD_GG
+    real = customer_value.bgnbd_forecast
+
+    def fails_for_the_published_forecast(con, cutoff, days, rate, *args, **kwargs):
+        if cutoff == dt.date(2025, 12, 31) and rate > 0:
+            raise ValueError("the hypergeometric function failed (degenerate fit)")
+        return real(con, cutoff, days, rate, *args, **kwargs)
+
+    monkeypatch.setattr(customer_value, "bgnbd_forecast", fails_for_the_published_forecast)
+    result = customer_clv(*bank, "2025-12-31", ClvConfig(horizon_days=365))
+    pd.testing.assert_frame_equal(result.backtest_table, bank_result.backtest_table)
+    assert result.reasons[BGNBD_GG] == "at the as-of date: the hypergeometric function failed (degenerate fit)"
+    expected, _ = choose_model(bank_result.backtest_table, {BGNBD_GG: "failed"})
+    assert result.chosen_model == expected == NAIVE
+    assert (result.customer_clv["model_name"] == NAIVE).all() and result.customer_clv["p_alive"].isna().all()

@@ -355,12 +355,13 @@ def customer_clv(transactions, customer_months, as_of_date, config: ClvConfig | 
     else:
         forecasts[NAIVE] = pd.Series(0.0, keys)
 
-    if chosen is None or chosen not in forecasts:  # no backtest, or the chosen model failed at the as-of date
+    if chosen is not None and chosen not in forecasts:  # the chosen model failed at the as-of date: the rule
+        chosen, reasons = choose_model(table, failed)    # again without it (failed holds that failure now)
+    if chosen is None:  # no backtest: the first model that fits, in the documented order
         fallback = [m for m in (BGNBD_GG, SUPERVISED, NAIVE) if m in forecasts]
-        if chosen is None:
-            note = f"no backtest ({history_months(con, as_of)} complete month(s) of history, 2 needed)"
-            for name in fallback[1:]:
-                reasons.setdefault(name, f"{note}: fallback order {', '.join((BGNBD_GG, SUPERVISED, NAIVE))}")
+        note = f"no backtest ({history_months(con, as_of)} complete month(s) of history, 2 needed)"
+        for name in fallback[1:]:
+            reasons.setdefault(name, f"{note}: fallback order {', '.join((BGNBD_GG, SUPERVISED, NAIVE))}")
         chosen = fallback[0]
     out["expected_profit"] = forecasts[chosen]
     out["clv"] = clv_of.get(chosen, forecasts[chosen] * uniform_discount(days, rate, config.step_days))

@@ -22,7 +22,7 @@ from orchestration.assets.checks import build_grain_checks
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.identity import build_customer_identity
 from orchestration.assets.landing import build_landing_loads, landing_partitions
-from orchestration.assets.models import MODEL_ASSETS
+from orchestration.assets.models import build_model_assets
 from orchestration.assets.serving import build_serving_database
 from orchestration.sensors import build_sensors
 from orchestration.settings import Settings, load_settings
@@ -37,7 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     landing_loads = build_landing_loads(settings, partitions_def)
     dbt_parts, dbt_resource = build_dbt_assets(settings)
     customer_identity = build_customer_identity(settings, INPUT_KEY)
-    transform = [*dbt_parts, customer_identity, *MODEL_ASSETS]
+    transform = [*dbt_parts, customer_identity, *build_model_assets(settings)]
     transform_specs = [spec for assets_def in transform for spec in assets_def.specs]
     grain_checks = build_grain_checks(settings, {spec.key for spec in transform_specs})
     blocking_checks = [

@@ -115,6 +115,21 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True)
+class ClvSettings:
+    """Customer lifetime value (models_ml/clv): the forecast horizon and the rate future profit is discounted at."""
+
+    horizon_days: int = 365  # days after the as-of date that customer_clv forecasts
+    annual_discount_rate: float = 0.10  # yearly rate for discounting profit to the as-of date
+    seed: int = 42  # the supervised model's random state
+
+    def __post_init__(self) -> None:
+        if self.horizon_days < 1:
+            raise ValueError(f"horizon_days = {self.horizon_days!r} must be a positive number of days")
+        if not 0.0 <= self.annual_discount_rate < 1.0:
+            raise ValueError(f"annual_discount_rate = {self.annual_discount_rate!r} must be in [0, 1)")
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     config_path: Path
@@ -122,6 +137,7 @@ class Settings:
     dbt: DbtSettings = field(default_factory=DbtSettings)
     refresh: RefreshSettings = field(default_factory=RefreshSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    clv: ClvSettings = field(default_factory=ClvSettings)
 
     # Layout under CRMW_HOME; one place so nothing else builds these paths by hand.
     @property
@@ -203,7 +219,8 @@ def load_settings(home: str | os.PathLike | None = None) -> Settings:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
-    sections = {"demo": DemoSettings, "dbt": DbtSettings, "refresh": RefreshSettings, "identity": IdentitySettings}
+    sections = {"demo": DemoSettings, "dbt": DbtSettings, "refresh": RefreshSettings, "identity": IdentitySettings,
+                "clv": ClvSettings}
     for name in raw:
         if name not in sections:
             raise ConfigError(f"{config_path}: unknown section [{name}]; known: {', '.join(sections)}")

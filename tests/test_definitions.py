@@ -61,7 +61,7 @@ def test_definitions_load_with_the_asset_graph_job_schedule_and_sensors(defs):
     assert expected <= keys
     groups = {str(graph.get(k).group_name) for k in graph.get_all_asset_keys()}
     assert groups == {"landing", "seeds", "staging", "ods", "identity", "snapshots", "warehouse", "quality",
-                      "marts", "publish"}
+                      "marts", "models", "publish"}
 
     job = defs.resolve_job_def(JOB_NAME)
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
@@ -71,6 +71,16 @@ def test_definitions_load_with_the_asset_graph_job_schedule_and_sensors(defs):
     schedule = defs.resolve_schedule_def("nightly_refresh")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.job_name == JOB_NAME
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_customer_value_models_read_the_warehouse_and_feed_publishing(defs):
+    graph = defs.resolve_asset_graph()
+    clv, metrics = dg.AssetKey(["models", "customer_clv"]), dg.AssetKey(["models", "model_metrics"])
+    assert graph.get(clv).group_name == graph.get(metrics).group_name == "models"
+    assert dg.AssetKey(["warehouse", "fct_customer_month"]) in graph.get(clv).parent_keys
+    assert dg.AssetKey(["warehouse", "fct_transactions"]) in graph.get(metrics).parent_keys
+    assert {clv, metrics} <= graph.get(dg.AssetKey("serving_database")).parent_keys
+    assert defs.resolve_assets_def(clv).op.pool == "crmw_warehouse"
 
 
 def test_identity_resolution_sits_between_the_two_dbt_parts(defs):
@@ -144,7 +154,8 @@ def test_translator_groups_every_dbt_node_by_its_folder(defs):
 def test_publish_waits_for_the_whole_warehouse_and_its_grain_checks(defs):
     graph = defs.resolve_asset_graph()
     serving = graph.get(dg.AssetKey("serving_database"))
-    published = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in ("warehouse", "quality", "marts")}
+    published = {k for k in graph.get_all_asset_keys()
+                 if graph.get(k).group_name in ("warehouse", "quality", "models", "marts")}
     assert {k.to_user_string() for k in published} >= {"warehouse/fct_customer_month", "marts/customer_profitability"}
     assert set(serving.parent_keys) == published
     grain = {k for k in graph.asset_check_keys

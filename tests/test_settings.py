@@ -51,6 +51,16 @@ def test_identity_settings_override_the_defaults(tmp_path, monkeypatch):
     assert load_settings().identity.config() == IdentityConfig()  # no file: the defaults
 
 
+def test_clv_settings_default_and_override(tmp_path, monkeypatch):
+    clv = load_settings().clv
+    assert (clv.horizon_days, clv.annual_discount_rate, clv.seed) == (365, 0.10, 42)
+    cfg = tmp_path / "my.toml"
+    cfg.write_text("[clv]\nhorizon_days = 180\nannual_discount_rate = 0\n", encoding="utf-8")
+    monkeypatch.setenv("CRMW_CONFIG", str(cfg))
+    clv = load_settings().clv
+    assert (clv.horizon_days, clv.annual_discount_rate) == (180, 0.0)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -70,6 +80,9 @@ def test_identity_settings_override_the_defaults(tmp_path, monkeypatch):
         ('[identity.survivorship]\nshoe_size = "most_recent"\n', "[identity].survivorship.shoe_size: unknown "
          "attribute group"),
         ("[identity]\nthreshhold = 0.5\n", "unknown key [identity].threshhold"),
+        ("[clv]\nhorizon_days = 0\n", "[clv].horizon_days = 0 must be a positive number of days"),
+        ("[clv]\nhorizon_days = 365.0\n", "[clv].horizon_days must be int, got float"),
+        ("[clv]\nannual_discount_rate = 1.5\n", "[clv].annual_discount_rate = 1.5 must be in [0, 1)"),
     ],
 )
 def test_bad_settings_name_the_file_and_key(tmp_path, text, message):

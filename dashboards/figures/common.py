@@ -1,0 +1,37 @@
+"""Shared by the figure functions: column checks, the empty-data figure, one layout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+TEMPLATE = "plotly_white"
+
+
+def require(frame: pd.DataFrame, columns: Iterable[str], figure: str) -> None:
+    """Fail with the figure's name and the missing columns rather than deep inside plotly."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{figure}: missing column(s) {', '.join(missing)}")
+
+
+def empty_figure(title: str, message: str = "no data") -> go.Figure:
+    """A figure that says why it is empty instead of drawing blank axes."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 16})
+    fig.update_layout(title=title, template=TEMPLATE, xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
+def finish(fig: go.Figure, title: str, **layout) -> go.Figure:
+    fig.update_layout(title=title, template=TEMPLATE, margin={"l": 60, "r": 20, "t": 50, "b": 50},
+                      legend={"orientation": "h", "y": -0.2}, **layout)
+    return fig
+
+
+def floats(series: pd.Series) -> list[float]:
+    """Decimals from DuckDB become floats plotly can serialise."""
+    return pd.to_numeric(series, errors="coerce").astype(float).tolist()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures.common import empty_figure, finish, floats, require
+from dashboards.figures.common import empty_figure, finish, floats, new_figure, require
 
 
 def marketing_spend(spend: pd.DataFrame) -> go.Figure:
@@ -14,7 +14,7 @@ def marketing_spend(spend: pd.DataFrame) -> go.Figure:
     require(spend, ["month_start", "purpose", "marketing_cost", "response_rate"], "marketing_spend")
     if spend.empty:
         return empty_figure(title)
-    fig = go.Figure()
+    fig = new_figure()
     for purpose, g in spend.sort_values("month_start").groupby("purpose"):
         months = pd.to_datetime(g["month_start"]).dt.strftime("%Y-%m").tolist()
         fig.add_trace(go.Bar(x=months, y=floats(g["marketing_cost"]), name=f"{purpose} spend"))

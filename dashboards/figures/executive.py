@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures.common import empty_figure, finish, floats, require
+from dashboards.figures.common import empty_figure, finish, floats, new_figure, require
 
 TREND_SERIES = {"revenue": "Revenue", "cost_to_serve": "Cost to serve", "profit": "Profit"}
 
@@ -19,7 +19,7 @@ def monthly_trend(trend: pd.DataFrame) -> go.Figure:
         return empty_figure(title)
     trend = trend.sort_values("month_start")
     months = pd.to_datetime(trend["month_start"]).dt.strftime("%Y-%m").tolist()
-    fig = go.Figure()
+    fig = new_figure()
     for column, name in TREND_SERIES.items():
         fig.add_trace(go.Scatter(x=months, y=floats(trend[column]), mode="lines+markers", name=name))
     fig.add_trace(go.Bar(x=months, y=floats(trend["active_customers"]), name="Active customers", yaxis="y2",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures.common import empty_figure, finish, require
+from dashboards.figures.common import empty_figure, finish, new_figure, require
 
 
 def freshness(deliveries: pd.DataFrame) -> go.Figure:
@@ -16,6 +16,6 @@ def freshness(deliveries: pd.DataFrame) -> go.Figure:
         return empty_figure(title)
     last = pd.to_datetime(deliveries.groupby("source_system")["last_delivery_date"].max())
     lag = (last.max() - last).dt.days.sort_values()
-    fig = go.Figure(go.Bar(y=lag.index.tolist(), x=lag.tolist(), orientation="h", name="days behind",
+    fig = new_figure(go.Bar(y=lag.index.tolist(), x=lag.tolist(), orientation="h", name="days behind",
                            text=last.loc[lag.index].dt.strftime("%Y-%m-%d").tolist(), textposition="auto"))
     return finish(fig, title, xaxis={"title": "days behind"})

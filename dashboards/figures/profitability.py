@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures.common import empty_figure, finish, floats, require
+from dashboards.figures.common import empty_figure, finish, floats, new_figure, require
 
 
 def _deciles(frame: pd.DataFrame) -> list[str]:
@@ -21,7 +21,7 @@ def decile_profit(deciles: pd.DataFrame) -> go.Figure:
         return empty_figure(title)
     deciles = deciles.sort_values("profit_decile")
     profit = floats(deciles["profit"])
-    fig = go.Figure(go.Bar(x=_deciles(deciles), y=profit, name="Profit",
+    fig = new_figure(go.Bar(x=_deciles(deciles), y=profit, name="Profit",
                            marker_color=["#2a9d8f" if p >= 0 else "#e76f51" for p in profit]))
     fig.add_trace(go.Scatter(x=_deciles(deciles), y=floats(deciles["cumulative_profit_share"]), yaxis="y2",
                              mode="lines+markers", name="Cumulative share of profit"))
@@ -37,7 +37,7 @@ def whale_curve(whale: pd.DataFrame) -> go.Figure:
     if whale.empty:
         return empty_figure(title)
     whale = whale.sort_values("percentile")
-    fig = go.Figure(go.Scatter(x=floats(whale["percentile"]), y=floats(whale["cumulative_profit_share"]),
+    fig = new_figure(go.Scatter(x=floats(whale["percentile"]), y=floats(whale["cumulative_profit_share"]),
                                mode="lines", name="Cumulative profit share", fill="tozeroy"))
     fig.add_hline(y=1.0, line_dash="dot", annotation_text="100% of profit")
     return finish(fig, title, xaxis={"title": "top % of customers by profit"},
@@ -51,7 +51,7 @@ def products_by_decile(deciles: pd.DataFrame) -> go.Figure:
     if deciles.empty:
         return empty_figure(title)
     deciles = deciles.sort_values("profit_decile")
-    fig = go.Figure(go.Bar(x=_deciles(deciles), y=floats(deciles["avg_products_held"]), name="Products held"))
+    fig = new_figure(go.Bar(x=_deciles(deciles), y=floats(deciles["avg_products_held"]), name="Products held"))
     return finish(fig, title, yaxis={"title": "average products held"})
 
 
@@ -65,7 +65,7 @@ def channel_mix_by_decile(deciles: pd.DataFrame) -> go.Figure:
         return empty_figure(title)
     deciles = deciles.sort_values("profit_decile")
     x = _deciles(deciles)
-    fig = go.Figure([
+    fig = new_figure([
         go.Bar(x=x, y=floats(deciles["assisted_interaction_share"].fillna(0)), name="Assisted contacts"),
         go.Bar(x=x, y=floats(deciles["self_service_interaction_share"].fillna(0)), name="Self-service contacts"),
     ])
@@ -88,7 +88,7 @@ def decile_migration(migration: pd.DataFrame) -> go.Figure:
                                   aggfunc="sum")
             .reindex(index=sorted(migration["from_decile"].unique()),
                      columns=sorted(migration["to_decile"].unique())).fillna(0.0))
-    fig = go.Figure(go.Heatmap(z=grid.to_numpy().tolist(), x=[f"to {int(c)}" for c in grid.columns],
+    fig = new_figure(go.Heatmap(z=grid.to_numpy().tolist(), x=[f"to {int(c)}" for c in grid.columns],
                                y=[f"from {int(r)}" for r in grid.index], colorscale="Blues", zmin=0, zmax=1,
                                hovertemplate="%{y} %{x}: %{z:.1%}<extra></extra>"))
     return finish(fig, title, yaxis={"autorange": "reversed"})
@@ -101,7 +101,7 @@ def channel_shift_result(result: pd.DataFrame) -> go.Figure:
     if result.empty:
         return empty_figure(title)
     x = [f"D{int(d)}" for d in result.index]
-    fig = go.Figure([
+    fig = new_figure([
         go.Bar(x=x, y=floats(result["profit_before"]), name="Profit now"),
         go.Bar(x=x, y=floats(result["profit_after"]), name="Profit after the shift"),
     ])
@@ -115,7 +115,7 @@ def segment_profit(segments: pd.DataFrame, dimension: str) -> go.Figure:
     rows = segments[segments["dimension"] == dimension].sort_values("profit", ascending=False)
     if rows.empty:
         return empty_figure(title)
-    fig = go.Figure([
+    fig = new_figure([
         go.Bar(x=rows["segment"].tolist(), y=floats(rows["revenue"]), name="Revenue"),
         go.Bar(x=rows["segment"].tolist(), y=floats(rows["profit"]), name="Profit"),
     ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures.common import empty_figure, finish, floats, require
+from dashboards.figures.common import empty_figure, finish, floats, new_figure, require
 
 
 def scores_over_time(scores: pd.DataFrame) -> go.Figure:
@@ -16,7 +16,7 @@ def scores_over_time(scores: pd.DataFrame) -> go.Figure:
         return empty_figure(title)
     mean = (scores.assign(score=pd.to_numeric(scores["score"]).astype(float))
             .groupby(["area", "delivery_date"], as_index=False)["score"].mean().sort_values("delivery_date"))
-    fig = go.Figure([
+    fig = new_figure([
         go.Scatter(x=pd.to_datetime(g["delivery_date"]).dt.strftime("%Y-%m-%d").tolist(), y=g["score"].tolist(),
                    mode="lines", name=str(area))
         for area, g in mean.groupby("area")
@@ -32,7 +32,7 @@ def scores_by_source(scores: pd.DataFrame) -> go.Figure:
         return empty_figure(title)
     grid = (scores.assign(score=pd.to_numeric(scores["score"]).astype(float))
             .pivot_table(index="source_system", columns="area", values="score", aggfunc="mean"))
-    fig = go.Figure(go.Heatmap(z=grid.to_numpy().tolist(), x=[str(c) for c in grid.columns],
+    fig = new_figure(go.Heatmap(z=grid.to_numpy().tolist(), x=[str(c) for c in grid.columns],
                                y=[str(r) for r in grid.index], colorscale="RdYlGn", zmin=0, zmax=100,
                                hovertemplate="%{y} %{x}: %{z:.1f}<extra></extra>"))
     return finish(fig, title)
@@ -44,7 +44,7 @@ def quarantine_by_source(deliveries: pd.DataFrame) -> go.Figure:
     require(deliveries, ["source_system", "entity", "rows_quarantined"], "quarantine_by_source")
     if deliveries.empty:
         return empty_figure(title)
-    fig = go.Figure([
+    fig = new_figure([
         go.Bar(x=g["source_system"].tolist(), y=floats(g["rows_quarantined"]), name=str(entity))
         for entity, g in deliveries.groupby("entity")
     ])
@@ -58,7 +58,7 @@ def cluster_sizes(sizes: pd.DataFrame) -> go.Figure:
     if sizes.empty:
         return empty_figure(title)
     sizes = sizes.sort_values("records")
-    fig = go.Figure(go.Bar(x=[str(int(r)) for r in sizes["records"]], y=floats(sizes["customers"]),
+    fig = new_figure(go.Bar(x=[str(int(r)) for r in sizes["records"]], y=floats(sizes["customers"]),
                            name="Customers"))
     return finish(fig, title, xaxis={"title": "source records per customer", "type": "category"},
                   yaxis={"title": "customers", "type": "log"})

@@ -10,8 +10,8 @@ caller passes (`crmw serve` reads it from CRMW_SESSION_SECRET).
 from __future__ import annotations
 
 import html as html_escape
-import time
 from pathlib import Path
+from urllib.parse import quote
 
 import dash
 import duckdb
@@ -62,7 +62,6 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
     data = data or ServingData(settings)
     server = flask.Flask(__name__)
     server.config.update(SECRET_KEY=secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-    server.config["CRMW_TIMINGS"] = []  # (callback output, seconds) of every callback request, for benchmarks
 
     @server.before_request
     def _require_login():
@@ -76,20 +75,13 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
             if record is None:
                 flask.session.clear()
             else:
-                flask.session["role"] = record.get("role")
-                flask.g.started = time.perf_counter()
+                if flask.session.get("role") != record.get("role"):
+                    flask.session["role"] = record.get("role")
                 return None
         if flask.request.method == "GET" and flask.request.accept_mimetypes.accept_html \
                 and not path.startswith("/_"):
-            return flask.redirect(f"/login?next={path}")
+            return flask.redirect(f"/login?next={quote(path)}")
         return flask.Response("login required", status=401, mimetype="text/plain")
-
-    @server.after_request
-    def _time_callbacks(response):
-        if flask.request.path == "/_dash-update-component" and "started" in flask.g:
-            body = flask.request.get_json(silent=True) or {}
-            server.config["CRMW_TIMINGS"].append((body.get("output", "?"), time.perf_counter() - flask.g.started))
-        return response
 
     @server.route("/login", methods=["GET", "POST"])
     def login():

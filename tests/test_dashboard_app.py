@@ -38,6 +38,13 @@ def served(tmp_path_factory):
     return settings, app, users
 
 
+@pytest.fixture(scope="module")
+def clients(served):
+    """One signed-in test client per user, shared by the tests that only read."""
+    _, app, _ = served
+    return {user: client_for(app, user) for user in ("ann", "sam", "eve", "ada")}
+
+
 def client_for(app, user: str | None):
     client = app.server.test_client()
     if user:
@@ -81,10 +88,9 @@ def test_login_redirects_only_within_the_site(served):
         assert response.headers["Location"] == expected
 
 
-def test_every_page_renders_with_and_without_personal_data(served):
-    _, app, _ = served
+def test_every_page_renders_with_and_without_personal_data(clients):
     for user in ["ann", "sam"]:
-        client = client_for(app, user)
+        client = clients[user]
         for path in PAGES:
             text = page(client, path)
             assert "Not built yet:" not in text and "Nothing published" not in text, (user, path)
@@ -92,17 +98,15 @@ def test_every_page_renders_with_and_without_personal_data(served):
         assert body["response"]["whoami"]["children"].startswith(f"{user} (")
 
 
-def test_pages_name_what_is_not_built_yet(served):
-    _, app, _ = served
-    client = client_for(app, "eve")
+def test_pages_name_what_is_not_built_yet(clients):
+    client = clients["eve"]
     assert "Total CLV" in page(client, "/") and "needs the published customer_clv table" in page(client, "/")
     assert "needs the published customer_segments table" in page(client, "/segments")
     assert "needs the published model_metrics table" in page(client, "/pipeline")
 
 
-def test_executive_measures_are_the_published_numbers(served):
-    _, app, _ = served
-    text = page(client_for(app, "eve"), "/")
+def test_executive_measures_are_the_published_numbers(clients):
+    text = page(clients["eve"], "/")
     # 20 customers, revenue sum(2000 - 20 i) = 35,800, cost to serve sum(20 i) = 4,200, profit 9,000.
     for label, value in [("Revenue", "35,800"), ("Cost of service", "4,200"), ("Profit", "9,000"),
                          ("Customers", "20"), ("Active customers", "16"), ("Efficiency", "0.117"),
@@ -111,9 +115,8 @@ def test_executive_measures_are_the_published_numbers(served):
     assert "data through 2025-03-31" in text
 
 
-def test_region_filter_changes_the_deciles(served):
-    _, app, _ = served
-    client = client_for(app, "ann")
+def test_region_filter_changes_the_deciles(clients):
+    client = clients["ann"]
     _, everyone = post_callback(client, DECILE_OUTPUTS, [("prof-region", "value", None)])
     _, london = post_callback(client, DECILE_OUTPUTS, [("prof-region", "value", "London")])
     all_profit = everyone["response"]["prof-deciles"]["figure"]["data"][0]["y"]
@@ -123,10 +126,10 @@ def test_region_filter_changes_the_deciles(served):
 
 
 @pytest.mark.parametrize("evil", INJECTIONS)
-def test_injection_strings_in_every_filter_leave_the_data_intact(served, evil):
-    settings, app, _ = served
+def test_injection_strings_in_every_filter_leave_the_data_intact(served, clients, evil):
+    settings, _, _ = served
     before = customers(settings)
-    client = client_for(app, "ann")
+    client = clients["ann"]
     code, body = post_callback(client, DECILE_OUTPUTS, [("prof-region", "value", evil)])
     assert code == 200 and body["response"]["prof-deciles"]["figure"]["data"] == []  # no such region
     code, body = post_callback(client, [("shift-figure", "figure"), ("shift-summary", "children")],
@@ -144,9 +147,8 @@ def test_injection_strings_in_every_filter_leave_the_data_intact(served, evil):
     assert customers(settings) == before == 20
 
 
-def test_what_if_sliders_change_the_figure(served):
-    _, app, _ = served
-    client = client_for(app, "ann")
+def test_what_if_sliders_change_the_figure(clients):
+    client = clients["ann"]
     outputs = [("shift-figure", "figure"), ("shift-summary", "children")]
     _, none = post_callback(client, outputs, [("shift-share", "value", 0.0), ("shift-deciles", "value", [10])],
                             [("prof-region", "value", None)])
@@ -162,14 +164,13 @@ def test_what_if_sliders_change_the_figure(served):
     assert "moves 20 contacts" in half["response"]["shift-summary"]["children"]
 
 
-def test_analysts_see_customer_keys_and_stewards_see_personal_data(served):
-    _, app, _ = served
+def test_analysts_see_customer_keys_and_stewards_see_personal_data(clients):
     export = [("export-download", "data")], [("export-button", "n_clicks", 1)], [
         ("export-deciles", "value", [10]), ("prof-region", "value", None)]
     lookup = [("lookup-result", "children")], [("lookup-go", "n_clicks", 1), ("lookup-input", "value", "X02")]
     seen = {}
     for user in ["ann", "eve", "sam", "ada"]:
-        client = client_for(app, user)
+        client = clients[user]
         _, body = post_callback(client, *export)
         csv = body["response"]["export-download"]["data"]["content"]
         _, found = post_callback(client, *lookup)

@@ -31,7 +31,7 @@ def main() -> None:
     with data.session():
         regions = [None, *data.regions()]
         key = data.target_list([1], None, with_pii=False)["customer_key"].iloc[0]
-        sources = [None, *sorted(data.dq_scores()["source_system"].unique())]
+        sources = [None, *data.dq_sources()]
         customers = data.headline().get("ranked_customers")
     with tempfile.TemporaryDirectory() as tmp:
         users = Path(tmp) / "users.json"

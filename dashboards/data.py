@@ -96,8 +96,10 @@ class ServingData:
 
     def find(self, name: str) -> str | None:
         """The published `schema.table` of a table named `name` (in marts before warehouse), or None."""
-        tables = self.tables()
-        return next((f"{s}.{name}" for s in ("marts", "warehouse") if f"{s}.{name}" in tables), None)
+        rows = self.frame("select table_schema from information_schema.tables where table_catalog = 'crm' "
+                          "and table_name = ? and table_schema in ('marts', 'warehouse') order by table_schema",
+                          [name])["table_schema"].tolist()
+        return f"{rows[0]}.{name}" if rows else None
 
     # ------------------------------------------------------------------ executive
     def last_publish(self) -> pd.DataFrame:
@@ -225,6 +227,20 @@ class ServingData:
         return self.frame("select source_system, delivery_date, area, score from marts.data_quality_scores "
                           "order by delivery_date, source_system, area")
 
+    def dq_score_trend(self) -> pd.DataFrame:
+        """Mean score per area and delivery day over all source systems (what scores_over_time draws)."""
+        return self.frame("select delivery_date, area, avg(score) as score from marts.data_quality_scores "
+                          "group by delivery_date, area order by delivery_date, area")
+
+    def dq_score_by_source(self) -> pd.DataFrame:
+        """Mean score per source system and area over all loads (what scores_by_source draws)."""
+        return self.frame("select source_system, area, avg(score) as score from marts.data_quality_scores "
+                          "group by source_system, area order by source_system, area")
+
+    def dq_sources(self) -> list[str]:
+        return self.frame("select distinct source_system from marts.data_quality_scores order by 1"
+                          )["source_system"].tolist()
+
     def dq_issues(self, source_system: str | None = None) -> pd.DataFrame:
         return self.frame(
             "select source_system, entity, field_name, rule_name, area, rows_affected, percent_affected, "
@@ -244,10 +260,21 @@ class ServingData:
 
     def largest_clusters(self, limit: int = 20) -> pd.DataFrame:
         return self.frame(
-            "select customer_key, count(*) as records, string_agg(distinct source_system, ', ' "
-            "order by source_system) as source_systems, min(match_probability) as weakest_link "
-            "from warehouse.dim_customer_xref group by customer_key having count(*) > 1 "
-            "order by records desc, customer_key limit ?",
+            """
+            with largest as (
+                select customer_key, count(*) as records, min(match_probability) as weakest_link
+                from warehouse.dim_customer_xref group by customer_key having count(*) > 1
+                order by records desc, customer_key limit ?
+            ), systems as (
+                select distinct customer_key, source_system
+                from warehouse.dim_customer_xref where customer_key in (select customer_key from largest)
+            )
+            select l.customer_key, l.records, string_agg(s.source_system, ', ' order by s.source_system)
+                   as source_systems, l.weakest_link
+            from largest as l join systems as s using (customer_key)
+            group by l.customer_key, l.records, l.weakest_link
+            order by l.records desc, l.customer_key
+            """,
             [int(limit)],
         )
 

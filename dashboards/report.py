@@ -70,7 +70,7 @@ def _sections(data: ServingData) -> list[tuple[str, str]]:
         deciles if deciles is not None else data.deciles())))
     add("Channel mix and cost to serve by decile", lambda: _figure_html(figures.channel_mix_by_decile(
         deciles if deciles is not None else data.deciles())))
-    add("Data quality", lambda: _figure_html(figures.scores_by_source(data.dq_scores())))
+    add("Data quality", lambda: _figure_html(figures.scores_by_source(data.dq_score_by_source())))
     add("Freshness", lambda: _figure_html(figures.freshness(data.deliveries())))
     return out
 

@@ -13,13 +13,12 @@ import threading
 
 import pytest
 from dashboard_db import build_serving
+from playwright import sync_api
 from werkzeug.serving import make_server
 
 from dashboards.app import create_app
 from dashboards.auth import add_user, users_path
 from dashboards.pages import PAGES
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

@@ -18,7 +18,7 @@ def issues_table(data: ServingData, source_system: str | None) -> html.Table:
 
 
 def _issues(data: ServingData) -> html.Div:
-    sources = sorted(data.dq_scores()["source_system"].unique().tolist())
+    sources = data.dq_sources()
     return html.Div([
         html.Div([html.Label("Source system"), dcc.Dropdown(
             id="dq-source", options=[{"label": s, "value": s} for s in sources], placeholder="all sources")],
@@ -30,8 +30,9 @@ def _issues(data: ServingData) -> html.Div:
 def layout(data: ServingData, role: str) -> html.Div:
     return html.Div([
         html.H2(TITLE),
-        section("Scores over time", lambda: graph("dq-time", figures.scores_over_time(data.dq_scores()))),
-        section("Scores by source", lambda: graph("dq-source-heat", figures.scores_by_source(data.dq_scores()))),
+        section("Scores over time", lambda: graph("dq-time", figures.scores_over_time(data.dq_score_trend()))),
+        section("Scores by source",
+                lambda: graph("dq-source-heat", figures.scores_by_source(data.dq_score_by_source()))),
         section("Issues (sentinels, invalid values, ...)", lambda: _issues(data)),
         section("Quarantine", lambda: graph("dq-quarantine", figures.quarantine_by_source(data.deliveries()))),
         section("Duplicate clusters", lambda: html.Div([

@@ -46,6 +46,7 @@ main{padding:0 1.2em 2em}
 .data-table td,.data-table th{border:1px solid #ddd;padding:2px 6px}
 .not-built{background:#fff6e0;border:1px solid #f0d080;padding:.6em;border-radius:4px;margin:.4em 0}
 .filter{max-width:24em;margin:.5em 0}
+.table-wrap{overflow-x:auto}
 """
 
 

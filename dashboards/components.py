@@ -15,9 +15,12 @@ MAX_TABLE_ROWS = 200
 
 
 def fmt(value, kind: str = "number") -> str:
-    """Human-readable number: money with thousands separators, shares as percentages."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    """Human-readable number: money with thousands separators, shares as percentages; dates (kind "date")
+    without a time of day."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
         return "–"
+    if kind == "date" and isinstance(value, dt.date):
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, dt.date):
@@ -39,8 +42,8 @@ def kpi(label: str, value: str, note: str | None = None, kpi_id: str | None = No
     return html.Div(children, className="kpi", **({"id": kpi_id} if kpi_id else {}))
 
 
-def table(frame: pd.DataFrame, table_id: str | None = None, formats: dict[str, str] | None = None) -> html.Table:
-    """A plain HTML table of at most MAX_TABLE_ROWS rows."""
+def table(frame: pd.DataFrame, table_id: str | None = None, formats: dict[str, str] | None = None) -> html.Div:
+    """A plain HTML table of at most MAX_TABLE_ROWS rows, scrolling sideways when wide."""
     formats = formats or {}
     head = html.Thead(html.Tr([html.Th(c) for c in frame.columns]))
     rows = [
@@ -48,7 +51,8 @@ def table(frame: pd.DataFrame, table_id: str | None = None, formats: dict[str, s
                  for c, v in zip(frame.columns, row, strict=True)])
         for row in frame.head(MAX_TABLE_ROWS).itertuples(index=False, name=None)
     ]
-    return html.Table([head, html.Tbody(rows)], className="data-table", **({"id": table_id} if table_id else {}))
+    return html.Div(html.Table([head, html.Tbody(rows)], className="data-table",
+                               **({"id": table_id} if table_id else {})), className="table-wrap")
 
 
 def not_built(what: str, why: str) -> html.Div:

@@ -41,7 +41,7 @@ def _sections(data: ServingData) -> list[tuple[str, str]]:
         clv = data.clv_total()
         revenue, cost = h.get("total_revenue"), h.get("total_cost_to_serve")
         rows = [
-            ("Window", f"{fmt(h.get('window_start_month'))} .. {fmt(h.get('as_of_month'))}"),
+            ("Window", f"{fmt(h.get('window_start_month'), 'date')[:7]} .. {fmt(h.get('as_of_month'), 'date')[:7]}"),
             ("Revenue", fmt(revenue)), ("Cost of service", fmt(cost)),
             ("Efficiency (cost to serve per 1 of revenue)",
              fmt(float(cost) / float(revenue), "ratio") if revenue and float(revenue) > 0 else "–"),
@@ -78,7 +78,7 @@ def _sections(data: ServingData) -> list[tuple[str, str]]:
 def render_report(data: ServingData, generated_at: dt.datetime) -> str:
     last = data.last_publish()
     published = (f"published {fmt(last.iloc[0]['published_at'].to_pydatetime())}, data through "
-                 f"{fmt(last.iloc[0]['data_through'])}") if not last.empty else "never published"
+                 f"{fmt(last.iloc[0]['data_through'], 'date')}") if not last.empty else "never published"
     blocks = "".join(f"<section><h2>{html.escape(t)}</h2>{body}</section>" for t, body in _sections(data))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>crm-warehouse executive pack "
             f"{generated_at:%Y-%m-%d}</title><style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}"

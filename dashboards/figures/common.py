@@ -38,7 +38,7 @@ def empty_figure(title: str, message: str = "no data") -> go.Figure:
 
 
 def finish(fig: go.Figure, title: str, **layout) -> go.Figure:
-    fig.update_layout(title=title, margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    fig.update_layout(title=title, margin={"l": 60, "r": 80, "t": 50, "b": 50},
                       legend={"orientation": "h", "y": -0.2}, **layout)
     return fig
 

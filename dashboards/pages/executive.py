@@ -19,7 +19,7 @@ def _measures(data: ServingData) -> html.Div:
     revenue, cost = h["total_revenue"], h["total_cost_to_serve"]
     efficiency = float(cost) / float(revenue) if revenue and float(revenue) > 0 else None
     clv = data.clv_total()
-    window = f"{fmt(h['window_start_month'])[:7]} .. {fmt(h['as_of_month'])[:7]}"
+    window = f"{fmt(h['window_start_month'], 'date')[:7]} .. {fmt(h['as_of_month'], 'date')[:7]}"
     cards = [
         kpi("Revenue", fmt(revenue), f"trailing 12 months, {window}", "kpi-revenue"),
         kpi("Cost of service", fmt(cost), "cost to serve (TDABC)", "kpi-cost"),
@@ -44,7 +44,7 @@ def _refresh(data: ServingData) -> html.Div:
         return html.Div("never published", id="last-refresh")
     row = last.iloc[0]
     return html.Div(f"Last refresh {fmt(row['published_at'].to_pydatetime())}; data through "
-                    f"{fmt(row['data_through'])}", id="last-refresh")
+                    f"{fmt(row['data_through'], 'date')}", id="last-refresh")
 
 
 def layout(data: ServingData, role: str) -> html.Div:

@@ -18,7 +18,7 @@ def _publish(data: ServingData) -> html.Div:
         return html.P("never published")
     row = last.iloc[0]
     return html.P(f"Run {row['run_id']} published at {fmt(row['published_at'].to_pydatetime())}, data through "
-                  f"{fmt(row['data_through'])}.", id="pipeline-publish")
+                  f"{fmt(row['data_through'], 'date')}.", id="pipeline-publish")
 
 
 def _models(data: ServingData):

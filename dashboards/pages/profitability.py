@@ -23,7 +23,7 @@ TABLE_COLUMNS = ["profit_decile", "customers", "unprofitable_customers", "revenu
 SHARES = {"profit_share", "cumulative_profit_share", "assisted_interaction_share"}
 
 
-def decile_table(deciles) -> html.Table:
+def decile_table(deciles) -> html.Div:
     shown = deciles[[c for c in TABLE_COLUMNS if c in deciles.columns]]
     return table(shown, "prof-decile-table", {c: "share" for c in SHARES})
 

@@ -13,7 +13,7 @@ PATH = "/quality"
 TITLE = "Data quality and identity"
 
 
-def issues_table(data: ServingData, source_system: str | None) -> html.Table:
+def issues_table(data: ServingData, source_system: str | None) -> html.Div:
     return table(data.dq_issues(source_system), "dq-issues-table")
 
 

@@ -202,13 +202,16 @@ def _load_log(con: duckdb.DuckDBPyConnection) -> None:
          '2025-03-29 12:00:00', true)""")
 
 
-def build_serving(home: Path) -> Settings:
-    """Write the working warehouse under `home` and publish it; the settings point at it."""
+def build_serving(home: Path, extra_sql: str = "") -> Settings:
+    """Write the working warehouse under `home` (then run `extra_sql` in it) and publish it; the settings
+    point at it."""
     settings = load_settings(home)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         _create(con)
         _fill(con)
         _load_log(con)
+        if extra_sql:
+            con.execute(extra_sql)
     publish(settings, "test-run")
     return settings

@@ -16,6 +16,7 @@ from dashboard_db import build_serving
 from dashboards.app import create_app
 from dashboards.auth import UserError, add_user, authenticate, load_users, remove_user, users_path
 from dashboards.client import post_callback
+from dashboards.data import ServingData
 from dashboards.report import write_report
 from orchestration.cli import main
 
@@ -236,3 +237,18 @@ def test_report_pack_needs_a_published_database(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="nothing published yet"):
         write_report(load_settings(tmp_path))
+
+
+def test_tables_built_later_show_up_once_published(tmp_path):
+    """CLV and model metrics tables from other models: the pages read them when they are published."""
+    settings = build_serving(tmp_path, "create table marts.customer_clv as select 'K01' as customer_key, 120.5 as clv "
+                                       "union all select 'K02', 30.25; "
+                                       "create table marts.model_metrics as select 'bgnbd' as model, 0.79 as mae")
+    data = ServingData(settings)
+    assert data.find("customer_clv") == "marts.customer_clv" and data.clv_total() == 150.75
+    assert data.model_metrics().to_dict("records") == [{"model": "bgnbd", "mae": 0.79}]
+    users = users_path(settings.home)
+    add_user(users, "eve", "executive", "eve-password")
+    client = client_for(create_app(settings, "t" * 32, users), "eve")
+    assert "Total CLV" in page(client, "/") and "151" in page(client, "/")
+    assert "needs the published model_metrics table" not in page(client, "/pipeline")

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean browser
 
 install: $(STAMP)  ## create .venv and install the pinned dependencies (editable)
 
@@ -18,11 +18,16 @@ $(STAMP): pyproject.toml
 run: install  ## generate the demo bank (if no landing files), load, build, print the summary
 	$(BIN)/crmw run
 
+# The dashboard's browser test drives Debian's chromium through Playwright (Playwright's own browser
+# download cannot work here): install it once when it is missing (needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
+
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
 # The suite runs in TEST_WORKERS processes (pytest-xdist), one test file per worker at a time: the module
 # fixtures that build warehouses stay in one process, and the dbt builds of two files overlap on two cores.
 TEST_WORKERS ?= 2
-test: install  ## the whole test suite, dbt builds included
+test: install browser  ## the whole test suite, dbt builds included
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: install

@@ -228,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="last refresh, what is published, freshness, quarantine, failures")
     status.set_defaults(func=cmd_status)
+
+    from dashboards.cli import add_subcommands  # serve, report, users
+
+    add_subcommands(sub)
     return parser
 
 

@@ -4,6 +4,7 @@
         landing files, the ODS's intermediate views -> identity resolution (identity/customer_identity)
         -> dbt part 2 (`dbt_build`): identity staging, ods, snapshots, warehouse (+ marts)
         -> Python models (models_ml wrappers) -> warehouse grain checks -> publish (serving_database)
+        -> the executive report pack (report_pack)
 
 `daily_refresh` is one job over all of it; a run over a range of delivery days loads them in one step and
 builds once (`crmw refresh`, backfills, the sensor). The schedule runs it every night for the day just over.
@@ -23,6 +24,7 @@ from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.identity import build_customer_identity
 from orchestration.assets.landing import build_landing_loads, landing_partitions
 from orchestration.assets.models import build_model_assets
+from orchestration.assets.report import build_report_pack
 from orchestration.assets.serving import build_serving_database
 from orchestration.sensors import build_sensors
 from orchestration.settings import Settings, load_settings
@@ -47,6 +49,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         if spec.blocking
     ]
     serving_database = build_serving_database(settings, transform_specs, blocking_checks)
+    report_pack = build_report_pack(settings, serving_database.key)
 
     daily_refresh = dg.define_asset_job(
         JOB_NAME,
@@ -63,7 +66,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description=f"Every day at {settings.refresh.schedule} ({settings.refresh.zone}): refresh the day just over.",
     )
     return dg.Definitions(
-        assets=[landing_loads, *transform, serving_database],
+        assets=[landing_loads, *transform, serving_database, report_pack],
         asset_checks=grain_checks,
         jobs=[daily_refresh],
         schedules=[schedule],

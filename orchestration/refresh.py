@@ -43,6 +43,7 @@ STAGES = {
     "dbt_build": "dbt build + tests",
     "warehouse_grain": "warehouse checks",
     "serving_database": "publish",
+    "report_pack": "report pack",
 }
 
 
@@ -252,6 +253,9 @@ def _describe(step: str, materializations: list, checks: list) -> str:
         meta = materializations[0].metadata
         tables = _value(meta, "tables", {}) or {}
         return f"{len(tables)} tables, {_value(meta, 'dagster/row_count', 0):,} rows; {_check_counts(checks)}"
+    if step == "report_pack" and materializations:
+        meta = materializations[0].metadata
+        return _value(meta, "path") or f"not written: {_value(meta, 'error')}"
     return _check_counts(checks) if checks else ""
 
 

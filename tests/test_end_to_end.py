@@ -232,3 +232,31 @@ def test_summary_command_reads_the_built_warehouse(built):
         assert main(["summary"]) == 0
     assert "fct_transactions" in out.getvalue()
     assert Path(built[0].warehouse_path).exists()
+
+
+def test_dashboards_read_the_published_database_and_the_refresh_wrote_the_report_pack(built):
+    """Every page and query of the dashboards runs on the database the refresh published (the browser and
+    callback tests use a hand-made one): no section misses a table, filters and lookups answer."""
+    from dashboards.app import render_page
+    from dashboards.data import ServingData
+    from dashboards.pages import PAGES, lookup, profitability
+
+    settings, code, _, _ = built
+    assert code == 0
+    data = ServingData(settings)
+    with data.session():
+        for page in PAGES:
+            text = str(render_page(page, data, "admin"))
+            assert "Not built yet:" not in text and "lacks a table it needs" not in text, page.PATH
+        regions = data.segments().query("dimension == 'region'").set_index("segment")["customers"]
+        region = regions.idxmax()
+        deciles = data.deciles(region)
+        assert set(deciles["profit_decile"]) <= set(range(1, 11)) and deciles["customers"].sum() == regions[region]
+        profitability.shift_outputs(data, 0.5, [9, 10], region)
+        targets = data.target_list([10], region, with_pii=True)
+        assert len(targets) > 0 and (targets["profit_decile"] == 10).all() and (targets["region"] == region).all()
+        key = targets["customer_key"].iloc[0]
+        assert key in str(lookup.customer_view(data, key, "admin"))
+        assert data.headline()["customers"] > 0 and not data.dq_scores().empty and not data.deliveries().empty
+    packs = list(settings.reports_dir.glob("executive-pack-*.html"))
+    assert len(packs) == 1 and "Whale curve" in packs[0].read_text(encoding="utf-8")

@@ -1,0 +1,82 @@
+"""Latency of every dashboard callback over HTTP (Flask test client, as the browser posts them), on the
+database published at $CRMW_HOME: p50, p95 and max per callback. Timings on a shared machine are noisy.
+
+    CRMW_HOME=/tmp/home .venv/bin/python bench/dashboard_callbacks.py [--repeat 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from dashboards.app import create_app
+from dashboards.auth import add_user
+from dashboards.client import post_callback
+from dashboards.data import ServingData
+from dashboards.pages import PAGES
+from orchestration.settings import load_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=40, help="requests per callback (default 40)")
+    args = parser.parse_args()
+    settings = load_settings()
+    data = ServingData(settings)
+    with data.session():
+        regions = [None, *data.regions()]
+        key = data.target_list([1], None, with_pii=False)["customer_key"].iloc[0]
+        sources = [None, *data.dq_sources()]
+        customers = data.headline().get("ranked_customers")
+    with tempfile.TemporaryDirectory() as tmp:
+        users = Path(tmp) / "users.json"
+        add_user(users, "bench", "admin", "bench-password")
+        app = create_app(settings, secrets.token_urlsafe(32), users, data)
+        client = app.server.test_client()
+        client.post("/login", data={"username": "bench", "password": "bench-password"})
+        shares = itertools.cycle([0.1, 0.3, 0.5, 0.8])
+        decile_sets = itertools.cycle([[10], [8, 9, 10], [5, 6, 7, 8, 9, 10], [1]])
+        region_cycle = itertools.cycle(regions)
+        source_cycle = itertools.cycle(sources)
+        calls = {f"page {page.PATH}": (lambda p=page: ([("page", "children"), ("whoami", "children")],
+                                                      [("url", "pathname", p.PATH)], []))
+                 for page in PAGES}
+        calls.update({
+            "profitability region filter": lambda: (
+                [("prof-deciles", "figure"), ("prof-products", "figure"), ("prof-mix", "figure"),
+                 ("prof-table", "children")], [("prof-region", "value", next(region_cycle))], []),
+            "channel-shift sliders": lambda: (
+                [("shift-figure", "figure"), ("shift-summary", "children")],
+                [("shift-share", "value", next(shares)), ("shift-deciles", "value", next(decile_sets))],
+                [("prof-region", "value", next(region_cycle))]),
+            "target list export (decile 10)": lambda: (
+                [("export-download", "data")], [("export-button", "n_clicks", 1)],
+                [("export-deciles", "value", [10]), ("prof-region", "value", None)]),
+            "data-quality source filter": lambda: (
+                [("dq-issues", "children")], [("dq-source", "value", next(source_cycle))], []),
+            "customer lookup": lambda: (
+                [("lookup-result", "children")], [("lookup-go", "n_clicks", 1), ("lookup-input", "value", key)], []),
+        })
+        print(f"serving database {settings.serving_path} ({customers:,} ranked customers); "
+              f"{args.repeat} requests per callback after one warm-up")
+        print(f"{'callback':<34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        for name, make in calls.items():
+            post_callback(client, *make())  # warm-up
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                code, _ = post_callback(client, *make())
+                times.append((time.perf_counter() - started) * 1000)
+                assert code == 200, (name, code)
+            times.sort()
+            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+            print(f"{name:<34} {statistics.median(times):>8.0f} {p95:>8.0f} {times[-1]:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Drive Dash callbacks over HTTP as the browser does: for tests and the latency benchmark."""
+
+from __future__ import annotations
+
+import json
+
+
+def callback_payload(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
+                     state: list[tuple[str, str, object]] = ()) -> dict:
+    """The JSON body Dash's renderer posts to /_dash-update-component."""
+    def output_id(i: str, p: str) -> str:
+        return f"{i}.{p}"
+
+    output = (".." + "...".join(output_id(i, p) for i, p in outputs) + "..") if len(outputs) > 1 \
+        else output_id(*outputs[0])
+    return {
+        "output": output,
+        "outputs": [{"id": i, "property": p} for i, p in outputs] if len(outputs) > 1
+        else {"id": outputs[0][0], "property": outputs[0][1]},
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [f"{i}.{p}" for i, p, _ in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
+
+
+def post_callback(client, outputs, inputs, state=()):
+    """POST one callback with a Flask test client; returns (status code, parsed response or None)."""
+    response = client.post("/_dash-update-component", data=json.dumps(callback_payload(outputs, inputs, state)),
+                           content_type="application/json")
+    body = response.get_data(as_text=True)
+    return response.status_code, (json.loads(body) if response.status_code == 200 and body else None)

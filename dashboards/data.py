@@ -1,0 +1,318 @@
+"""Every query the dashboards and the report pack run, in one place.
+
+Reads only the published serving database, through `orchestration.publish.connect_serving`: one short-lived,
+read-only connection per call, so a refresh can always replace the file and the next call sees the new one.
+Filter values reach SQL only as bound parameters; the few identifiers that vary (tables probed for
+existence, columns shown to a role) come from the allow-lists below, never from user input.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+
+from orchestration.publish import connect_serving
+from orchestration.settings import Settings
+
+# Personal data: shown only to roles allowed to see it (dashboards.auth.PII_ROLES).
+PII_COLUMNS = ("first_name", "last_name", "date_of_birth", "email", "phone", "national_id", "address_line1",
+               "address_line2", "city", "postcode")
+# Customer profile columns any role may see.
+PROFILE_COLUMNS = ("customer_key", "source_system", "source_customer_id", "gender", "region", "country",
+                   "has_sentinel_birth_date", "has_invalid_email", "is_id_only", "valid_from")
+# Tables other engineers are building; pages show "not built yet" until they are published.
+FUTURE_TABLES = ("customer_clv", "model_metrics", "customer_segments")
+# Columns of a target list; PII columns are appended for roles that may see them.
+TARGET_COLUMNS = ("customer_key", "profit_decile", "profit", "revenue", "cost_to_serve", "products_held", "region",
+                  "geo_segment")
+TARGET_LIST_LIMIT = 100_000
+
+
+class ServingData:
+    """Queries over the published database. Each method opens and closes its own connection, unless it runs
+    inside `session()` (one page render, one callback), which shares one connection among its queries:
+    opening one costs tens of milliseconds."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._local = threading.local()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Share one read-only connection among the queries made inside; closed on leaving."""
+        if getattr(self._local, "con", None) is not None:
+            yield
+            return
+        self._local.con = None
+        self._local.active = True
+        try:
+            yield
+        finally:
+            con, self._local.con, self._local.active = self._local.con, None, False
+            if con is not None:
+                con.close()
+
+    def scoped(self, function: Callable) -> Callable:
+        """Decorate a callback so that its queries share one connection."""
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with self.session():
+                return function(*args, **kwargs)
+        return wrapper
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if getattr(self._local, "active", False):
+            if self._local.con is None:
+                self._local.con = connect_serving(self.settings)
+            yield self._local.con
+            return
+        con = connect_serving(self.settings)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def frame(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        with self.connect() as con:
+            return con.execute(sql, list(params)).df()
+
+    def is_published(self) -> bool:
+        return self.settings.serving_path.exists()
+
+    # ------------------------------------------------------------------ what exists
+    def tables(self) -> set[str]:
+        """`schema.table` of everything published."""
+        with self.connect() as con:
+            rows = con.execute(
+                "select table_schema, table_name from information_schema.tables where table_catalog = 'crm'"
+            ).fetchall()
+        return {f"{s}.{t}" for s, t in rows}
+
+    def find(self, name: str) -> str | None:
+        """The published `schema.table` of a table named `name` (in marts before warehouse), or None.
+
+        `name` comes from FUTURE_TABLES, never from a user. Probing the table is a catalog lookup; asking
+        information_schema costs a scan of every catalog (~0.1 s)."""
+        if name not in FUTURE_TABLES:
+            raise ValueError(f"find: {name!r} is not one of {', '.join(FUTURE_TABLES)}")
+        with self.connect() as con:
+            for schema in ("marts", "warehouse"):
+                try:
+                    con.execute(f"select * from {schema}.{name} limit 0")
+                except duckdb.CatalogException:
+                    continue
+                return f"{schema}.{name}"
+        return None
+
+    # ------------------------------------------------------------------ executive
+    def last_publish(self) -> pd.DataFrame:
+        return self.frame("select run_id, published_at, data_through from meta.publish "
+                          "order by published_at desc limit 1")
+
+    def concentration(self) -> pd.DataFrame:
+        return self.frame("select * from marts.profitability_concentration")
+
+    def headline(self) -> dict:
+        """The executive measures over the trailing window: revenue, cost to serve, efficiency (cost to serve
+        per unit of revenue), satisfaction (mean score 1-5 of the window's interactions), customers, active
+        customers (with a P&L row in the as-of month)."""
+        with self.connect() as con:
+            row = con.execute(
+                """
+                with c as (select * from marts.profitability_concentration)
+                select c.as_of_month, c.window_start_month, c.total_revenue, c.total_cost_to_serve,
+                       c.total_profit, c.customers as ranked_customers, c.top_20_profit_share,
+                       c.unprofitable_customer_share,
+                       (select count(distinct customer_key) from warehouse.dim_customer where is_current)
+                           as customers,
+                       (select active_customers from marts.profitability_monthly_trend
+                        where month_start = c.as_of_month) as active_customers,
+                       (select avg(satisfaction_score) from warehouse.fct_interactions
+                        where occurred_at >= c.window_start_month
+                          and occurred_at < c.as_of_month + interval 1 month) as satisfaction
+                from c
+                """
+            ).df()
+        return row.iloc[0].to_dict() if not row.empty else {}
+
+    def monthly_trend(self) -> pd.DataFrame:
+        return self.frame("select * from marts.profitability_monthly_trend order by month_start")
+
+    def clv_total(self) -> float | None:
+        """Sum of `clv` in the published customer_clv table, None while it is not built (or has no `clv`)."""
+        table = self.find("customer_clv")
+        if table is None:
+            return None
+        with self.connect() as con:
+            try:
+                return float(con.execute(f"select coalesce(sum(clv), 0) from {table}").fetchall()[0][0])
+            except duckdb.BinderException:
+                return None
+
+    # ------------------------------------------------------------------ profitability
+    def regions(self) -> list[str]:
+        return self.frame("select distinct region from marts.customer_profitability order by 1")["region"].tolist()
+
+    def deciles(self, region: str | None = None) -> pd.DataFrame:
+        """marts.profitability_deciles, or the same measures over one region's customers."""
+        if not region:
+            return self.frame("select * from marts.profitability_deciles order by profit_decile")
+        return self.frame(
+            """
+            with d as (
+                select profit_decile, count(*) as customers, sum(case when is_unprofitable then 1 else 0 end)
+                       as unprofitable_customers, sum(revenue) as revenue, sum(cost_to_serve) as cost_to_serve,
+                       sum(profit) as profit, avg(profit) as avg_profit, avg(products_held) as avg_products_held,
+                       sum(interactions) as interactions, sum(assisted_interactions) as assisted,
+                       sum(self_service_interactions) as self_service
+                from marts.customer_profitability where region = ? group by profit_decile
+            )
+            select *, profit / nullif(sum(profit) over (), 0) as profit_share,
+                   sum(profit) over (order by profit_decile) / nullif(sum(profit) over (), 0)
+                       as cumulative_profit_share,
+                   assisted / nullif(interactions, 0) as assisted_interaction_share,
+                   self_service / nullif(interactions, 0) as self_service_interaction_share
+            from d order by profit_decile
+            """,
+            [region],
+        )
+
+    def whale_curve(self) -> pd.DataFrame:
+        return self.frame("select * from marts.profitability_whale_curve order by percentile")
+
+    def decile_migration(self) -> pd.DataFrame:
+        return self.frame("select * from marts.profitability_decile_migration order by from_decile, to_decile")
+
+    def shift_input(self, region: str | None = None) -> pd.DataFrame:
+        """Per-decile sums channel_shift needs (it is linear, so decile sums answer as customers do)."""
+        return self.frame(
+            """
+            select profit_decile, count(*) as customers, sum(assisted_interactions) as assisted_interactions,
+                   sum(self_service_interactions) as self_service_interactions,
+                   sum(cost_to_serve_assisted) as cost_to_serve_assisted,
+                   sum(cost_to_serve_self_service) as cost_to_serve_self_service,
+                   sum(cost_to_serve) as cost_to_serve, sum(profit) as profit
+            from marts.customer_profitability where (? is null or region = ?)
+            group by profit_decile order by profit_decile
+            """,
+            [region or None, region or None],
+        )
+
+    def segments(self) -> pd.DataFrame:
+        return self.frame("select * from marts.profitability_by_segment order by dimension, segment")
+
+    def marketing_spend(self) -> pd.DataFrame:
+        return self.frame("select * from marts.marketing_spend_by_purpose order by month_start, purpose")
+
+    def target_list(self, deciles: Iterable[int], region: str | None, with_pii: bool) -> pd.DataFrame:
+        """Customers of the chosen deciles (and region) as a target list; personal columns only `with_pii`."""
+        chosen = sorted({int(d) for d in deciles if 1 <= int(d) <= 10})
+        if not chosen:
+            return pd.DataFrame(columns=list(TARGET_COLUMNS) + (list(PII_COLUMNS) if with_pii else []))
+        marks = ", ".join("?" for _ in chosen)
+        columns = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
+        pii = (", " + ", ".join(f"d.{c}" for c in PII_COLUMNS)) if with_pii else ""
+        join = ("left join (select * from warehouse.dim_customer where is_current "
+                "qualify row_number() over (partition by customer_key order by valid_from desc) = 1) as d "
+                "using (customer_key)") if with_pii else ""
+        return self.frame(
+            f"select {columns}{pii} from marts.customer_profitability as p {join} "
+            f"where p.profit_decile in ({marks}) and (? is null or p.region = ?) "
+            f"order by p.profit_rank limit {TARGET_LIST_LIMIT}",
+            [*chosen, region or None, region or None],
+        )
+
+    # ------------------------------------------------------------------ data quality and identity
+    def dq_scores(self) -> pd.DataFrame:
+        return self.frame("select source_system, delivery_date, area, score from marts.data_quality_scores "
+                          "order by delivery_date, source_system, area")
+
+    def dq_score_trend(self) -> pd.DataFrame:
+        """Mean score per area and delivery day over all source systems (what scores_over_time draws)."""
+        return self.frame("select delivery_date, area, avg(score) as score from marts.data_quality_scores "
+                          "group by delivery_date, area order by delivery_date, area")
+
+    def dq_score_by_source(self) -> pd.DataFrame:
+        """Mean score per source system and area over all loads (what scores_by_source draws)."""
+        return self.frame("select source_system, area, avg(score) as score from marts.data_quality_scores "
+                          "group by source_system, area order by source_system, area")
+
+    def dq_sources(self) -> list[str]:
+        return self.frame("select distinct source_system from marts.data_quality_scores order by 1"
+                          )["source_system"].tolist()
+
+    def dq_issues(self, source_system: str | None = None) -> pd.DataFrame:
+        return self.frame(
+            "select source_system, entity, field_name, rule_name, area, rows_affected, percent_affected, "
+            "deliveries_affected, example_values, detail from marts.data_quality_issues "
+            "where (? is null or source_system = ?) order by rows_affected desc",
+            [source_system or None, source_system or None],
+        )
+
+    def deliveries(self) -> pd.DataFrame:
+        return self.frame("select * from meta.deliveries order by source_system, entity")
+
+    def cluster_sizes(self) -> pd.DataFrame:
+        return self.frame(
+            "select records, count(*) as customers from (select customer_key, count(*) as records "
+            "from warehouse.dim_customer_xref group by customer_key) group by records order by records"
+        )
+
+    def largest_clusters(self, limit: int = 20) -> pd.DataFrame:
+        return self.frame(
+            """
+            with largest as (
+                select customer_key, count(*) as records, min(match_probability) as weakest_link
+                from warehouse.dim_customer_xref group by customer_key having count(*) > 1
+                order by records desc, customer_key limit ?
+            ), systems as (
+                select distinct customer_key, source_system
+                from warehouse.dim_customer_xref where customer_key in (select customer_key from largest)
+            )
+            select l.customer_key, l.records, string_agg(s.source_system, ', ' order by s.source_system)
+                   as source_systems, l.weakest_link
+            from largest as l join systems as s using (customer_key)
+            group by l.customer_key, l.records, l.weakest_link
+            order by l.records desc, l.customer_key
+            """,
+            [int(limit)],
+        )
+
+    # ------------------------------------------------------------------ customer lookup
+    def find_customer(self, text: str) -> str | None:
+        """The customer_key for a customer key or a source customer id, or None."""
+        rows = self.frame(
+            "select customer_key from warehouse.dim_customer_xref where customer_key = ? or source_customer_id = ? "
+            "order by customer_key = ? desc limit 1",
+            [text, text, text],
+        )
+        return None if rows.empty else str(rows.iloc[0, 0])
+
+    def customer_profile(self, customer_key: str, with_pii: bool) -> pd.DataFrame:
+        columns = list(PROFILE_COLUMNS) + (list(PII_COLUMNS) if with_pii else [])
+        return self.frame(f"select {', '.join(columns)} from warehouse.dim_customer "
+                          "where customer_key = ? and is_current order by source_system, source_customer_id",
+                          [customer_key])
+
+    def customer_sources(self, customer_key: str) -> pd.DataFrame:
+        return self.frame("select source_system, source_customer_id, match_probability "
+                          "from warehouse.dim_customer_xref where customer_key = ? order by 1, 2", [customer_key])
+
+    def customer_pnl(self, customer_key: str) -> pd.DataFrame:
+        return self.frame("select * from marts.customer_profitability where customer_key = ?", [customer_key])
+
+    def customer_months(self, customer_key: str) -> pd.DataFrame:
+        return self.frame("select month_start, revenue, cost_to_serve, profit, products_held, interactions "
+                          "from warehouse.fct_customer_month where customer_key = ? and not is_future_month "
+                          "order by month_start", [customer_key])
+
+    # ------------------------------------------------------------------ pipeline
+    def model_metrics(self) -> pd.DataFrame | None:
+        table = self.find("model_metrics")
+        return None if table is None else self.frame(f"select * from {table}")

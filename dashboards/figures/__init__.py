@@ -1,0 +1,24 @@
+"""Pure figure functions: a DataFrame in, a plotly Figure out. The Dash app and the report pack share them,
+so a chart looks the same on screen and in the pack. No I/O here: the data-access module feeds them."""
+
+from dashboards.figures.campaigns import marketing_spend
+from dashboards.figures.common import empty_figure
+from dashboards.figures.customer import customer_history
+from dashboards.figures.executive import monthly_trend
+from dashboards.figures.pipeline import freshness
+from dashboards.figures.profitability import (
+    channel_mix_by_decile,
+    channel_shift_result,
+    decile_migration,
+    decile_profit,
+    products_by_decile,
+    segment_profit,
+    whale_curve,
+)
+from dashboards.figures.quality import cluster_sizes, quarantine_by_source, scores_by_source, scores_over_time
+
+__all__ = [
+    "channel_mix_by_decile", "channel_shift_result", "cluster_sizes", "customer_history", "decile_migration",
+    "decile_profit", "empty_figure", "freshness", "marketing_spend", "monthly_trend", "products_by_decile",
+    "quarantine_by_source", "scores_by_source", "scores_over_time", "segment_profit", "whale_curve",
+]

@@ -1,0 +1,254 @@
+"""The Dash app's server and callbacks through the Flask test client, over a tiny published database
+(tests/dashboard_db.py): login in front of everything, roles and personal data, bound filter values,
+target list export, "not built yet" notices, the report pack and `crmw users`."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+
+import duckdb
+import pytest
+from dashboard_db import build_serving
+
+from dashboards.app import create_app
+from dashboards.auth import UserError, add_user, authenticate, load_users, remove_user, users_path
+from dashboards.client import post_callback
+from dashboards.data import ServingData
+from dashboards.report import write_report
+from orchestration.cli import main
+
+PAGES = ["/", "/profitability", "/segments", "/campaigns", "/customer", "/quality", "/pipeline"]
+ROUTE = [("page", "children"), ("whoami", "children")]
+DECILE_OUTPUTS = [("prof-deciles", "figure"), ("prof-products", "figure"), ("prof-mix", "figure"),
+                  ("prof-table", "children")]
+INJECTIONS = ["London' or '1'='1", "'; drop table marts.customer_profitability; --", "K01' --",
+              "\" or 1=1 --", "North West') union select * from warehouse.dim_customer --"]
+EMAIL = re.compile(r"person\d\d@example\.com")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    settings = build_serving(tmp_path_factory.mktemp("dash_home"))
+    users = users_path(settings.home)
+    for name, role in [("ann", "analyst"), ("sam", "steward"), ("eve", "executive"), ("ada", "admin")]:
+        add_user(users, name, role, f"{name}-password")
+    app = create_app(settings, "s" * 32, users)
+    return settings, app, users
+
+
+@pytest.fixture(scope="module")
+def clients(served):
+    """One signed-in test client per user, shared by the tests that only read."""
+    _, app, _ = served
+    return {user: client_for(app, user) for user in ("ann", "sam", "eve", "ada")}
+
+
+def client_for(app, user: str | None):
+    client = app.server.test_client()
+    if user:
+        response = client.post("/login", data={"username": user, "password": f"{user}-password", "next": "/"})
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+    return client
+
+
+def page(client, path: str) -> str:
+    code, body = post_callback(client, ROUTE, [("url", "pathname", path)])
+    assert code == 200
+    return json.dumps(body["response"]["page"]["children"])
+
+
+def customers(settings) -> int:
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        return con.execute("select count(*) from marts.customer_profitability").fetchall()[0][0]
+
+
+def test_a_logged_out_visitor_gets_nothing(served):
+    _, app, _ = served
+    client = client_for(app, None)
+    for path in ["/", "/profitability", "/_dash-layout", "/_dash-dependencies", "/assets/x.css",
+                 "/_dash-component-suites/dash/deps/react@18.3.1.min.js"]:
+        response = client.get(path, headers={"Accept": "application/json"})
+        assert response.status_code == 401, path
+    response = client.get("/profitability", headers={"Accept": "text/html"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login?next=/profitability"
+    code, body = post_callback(client, ROUTE, [("url", "pathname", "/")])
+    assert (code, body) == (401, None)
+    assert client.post("/login", data={"username": "ann", "password": "wrong-password"}).status_code == 200
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.post("/login", data={"username": "nobody", "password": "x"}).status_code == 200
+
+
+def test_login_redirects_only_within_the_site(served):
+    _, app, _ = served
+    client = app.server.test_client()
+    for target, expected in [("/quality", "/quality"), ("https://evil.example/", "/"), ("//evil.example", "/")]:
+        response = client.post("/login", data={"username": "ann", "password": "ann-password", "next": target})
+        assert response.headers["Location"] == expected
+
+
+def test_every_page_renders_with_and_without_personal_data(clients):
+    for user in ["ann", "sam"]:
+        client = clients[user]
+        for path in PAGES:
+            text = page(client, path)
+            assert "Not built yet:" not in text and "Nothing published" not in text, (user, path)
+        code, body = post_callback(client, ROUTE, [("url", "pathname", "/")])
+        assert body["response"]["whoami"]["children"].startswith(f"{user} (")
+
+
+def test_pages_name_what_is_not_built_yet(clients):
+    client = clients["eve"]
+    assert "Total CLV" in page(client, "/") and "needs the published customer_clv table" in page(client, "/")
+    assert "needs the published customer_segments table" in page(client, "/segments")
+    assert "needs the published model_metrics table" in page(client, "/pipeline")
+
+
+def test_executive_measures_are_the_published_numbers(clients):
+    text = page(clients["eve"], "/")
+    # 20 customers, revenue sum(2000 - 20 i) = 35,800, cost to serve sum(20 i) = 4,200, profit 9,000.
+    for label, value in [("Revenue", "35,800"), ("Cost of service", "4,200"), ("Profit", "9,000"),
+                         ("Customers", "20"), ("Active customers", "16"), ("Efficiency", "0.117"),
+                         ("Customer satisfaction", "3.00 / 5"), ("Customers losing money", "25.0%")]:
+        assert re.search(rf'"{re.escape(label)}".*?"{re.escape(value)}"', text), label
+    assert "data through 2025-03-31" in text
+
+
+def test_region_filter_changes_the_deciles(clients):
+    client = clients["ann"]
+    _, everyone = post_callback(client, DECILE_OUTPUTS, [("prof-region", "value", None)])
+    _, london = post_callback(client, DECILE_OUTPUTS, [("prof-region", "value", "London")])
+    all_profit = everyone["response"]["prof-deciles"]["figure"]["data"][0]["y"]
+    london_profit = london["response"]["prof-deciles"]["figure"]["data"][0]["y"]
+    assert all_profit == [2700.0, 2300.0, 1900.0, 1500.0, 1100.0, 700.0, 300.0, -100.0, -500.0, -900.0]
+    assert london_profit == [1400.0, 1200.0, 1000.0, 800.0, 600.0, 400.0, 200.0, 0.0, -200.0, -400.0]
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_injection_strings_in_every_filter_leave_the_data_intact(served, clients, evil):
+    settings, _, _ = served
+    before = customers(settings)
+    client = clients["ann"]
+    code, body = post_callback(client, DECILE_OUTPUTS, [("prof-region", "value", evil)])
+    assert code == 200 and body["response"]["prof-deciles"]["figure"]["data"] == []  # no such region
+    code, body = post_callback(client, [("shift-figure", "figure"), ("shift-summary", "children")],
+                               [("shift-share", "value", 0.5), ("shift-deciles", "value", [10])],
+                               [("prof-region", "value", evil)])
+    assert code == 200 and body["response"]["shift-summary"]["children"] == "no customers to shift"
+    code, body = post_callback(client, [("export-download", "data")], [("export-button", "n_clicks", 1)],
+                               [("export-deciles", "value", [1, 10]), ("prof-region", "value", evil)])
+    assert body["response"]["export-download"]["data"]["content"].strip().count("\n") == 0  # header only
+    code, body = post_callback(client, [("dq-issues", "children")], [("dq-source", "value", evil)])
+    assert code == 200 and "sentinel_value" not in json.dumps(body)
+    code, body = post_callback(client, [("lookup-result", "children")],
+                               [("lookup-go", "n_clicks", 1), ("lookup-input", "value", evil)])
+    assert "No customer with key or source id" in json.dumps(body)
+    assert customers(settings) == before == 20
+
+
+def test_what_if_sliders_change_the_figure(clients):
+    client = clients["ann"]
+    outputs = [("shift-figure", "figure"), ("shift-summary", "children")]
+    _, none = post_callback(client, outputs, [("shift-share", "value", 0.0), ("shift-deciles", "value", [10])],
+                            [("prof-region", "value", None)])
+    _, half = post_callback(client, outputs, [("shift-share", "value", 0.5), ("shift-deciles", "value", [10])],
+                            [("prof-region", "value", None)])
+    before = none["response"]["shift-figure"]["figure"]["data"]
+    after = half["response"]["shift-figure"]["figure"]["data"]
+    assert before[0]["y"] == before[1]["y"]  # nothing moved: profit unchanged
+    # Decile 10 (K19, K20): 19.5 of its 39 assisted contacts moved at 1050 / 40 = 26.25 per self-service
+    # contact (511.875) save half of its 585 assisted cost (292.50): profit -900 - 219.375, in cents.
+    assert after[1]["y"][-1] == -1119.38
+    assert after[1]["y"][:9] == before[1]["y"][:9]
+    assert "moves 20 contacts" in half["response"]["shift-summary"]["children"]
+
+
+def test_analysts_see_customer_keys_and_stewards_see_personal_data(clients):
+    export = [("export-download", "data")], [("export-button", "n_clicks", 1)], [
+        ("export-deciles", "value", [10]), ("prof-region", "value", None)]
+    lookup = [("lookup-result", "children")], [("lookup-go", "n_clicks", 1), ("lookup-input", "value", "X02")]
+    seen = {}
+    for user in ["ann", "eve", "sam", "ada"]:
+        client = clients[user]
+        _, body = post_callback(client, *export)
+        csv = body["response"]["export-download"]["data"]["content"]
+        _, found = post_callback(client, *lookup)
+        text = json.dumps(found)
+        assert csv.splitlines()[1].startswith("K19,10,")
+        assert "Customer K02" in text and "bank" in text and "digital" in text
+        seen[user] = (bool(EMAIL.search(csv)), "last_name" in csv, bool(EMAIL.search(text)), "Person02" in text)
+    assert seen == {"ann": (False,) * 4, "eve": (False,) * 4, "sam": (True,) * 4, "ada": (True,) * 4}
+
+
+def test_a_removed_user_is_signed_out(served):
+    settings, app, users = served
+    add_user(users, "tmp", "admin", "tmp-password")
+    client = client_for(app, "tmp")
+    assert client.get("/_dash-layout").status_code == 200
+    add_user(users, "tmp", "analyst", "tmp-password")  # demoted: the session follows at once
+    _, body = post_callback(client, [("lookup-result", "children")],
+                            [("lookup-go", "n_clicks", 1), ("lookup-input", "value", "K01")])
+    assert not EMAIL.search(json.dumps(body))
+    remove_user(users, "tmp")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_users_are_stored_hashed_and_checked(tmp_path):
+    path = tmp_path / "users.json"
+    assert add_user(path, "kim", "steward", "long enough")
+    assert not add_user(path, "kim", "analyst", "longer still")
+    stored = path.read_text()
+    assert "longer still" not in stored and "scrypt" in stored
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert authenticate(path, "kim", "longer still") == "analyst"
+    assert authenticate(path, "kim", "long enough") is None
+    assert authenticate(path, "nobody", "long enough") is None
+    for name, role, password, message in [("bad name", "admin", "long enough", "user name"),
+                                          ("kim", "root", "long enough", "role"),
+                                          ("kim", "admin", "short", "at least 8")]:
+        with pytest.raises(UserError, match=message):
+            add_user(path, name, role, password)
+    path.write_text("{not json")
+    with pytest.raises(UserError, match="line 1, column 2"):
+        load_users(path)
+
+
+def test_crmw_users_and_report_commands(served, monkeypatch, capsys):
+    settings, _, _ = served
+    monkeypatch.setenv("CRMW_HOME", str(settings.home))
+    monkeypatch.delenv("CRMW_CONFIG", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("from-stdin-pw\n"))
+    assert main(["users", "add", "lee", "--role", "executive"]) == 0
+    assert authenticate(users_path(settings.home), "lee", "from-stdin-pw") == "executive"
+    assert main(["users", "list"]) == 0
+    assert "lee\texecutive" in capsys.readouterr().out
+    assert main(["report"]) == 0
+    path = next(settings.reports_dir.glob("executive-pack-*.html"))
+    text = path.read_text(encoding="utf-8")
+    assert "35,800" in text and "Whale curve" in text and text.count("<script") >= 2
+    assert not re.search(r"<script[^>]*\bsrc=", text)  # plotly.js embedded: opens offline
+    assert "not built yet" in text  # CLV
+
+
+def test_report_pack_needs_a_published_database(tmp_path):
+    from orchestration.settings import load_settings
+
+    with pytest.raises(FileNotFoundError, match="nothing published yet"):
+        write_report(load_settings(tmp_path))
+
+
+def test_tables_built_later_show_up_once_published(tmp_path):
+    """CLV and model metrics tables from other models: the pages read them when they are published."""
+    settings = build_serving(tmp_path, "create table marts.customer_clv as select 'K01' as customer_key, 120.5 as clv "
+                                       "union all select 'K02', 30.25; "
+                                       "create table marts.model_metrics as select 'bgnbd' as model, 0.79 as mae")
+    data = ServingData(settings)
+    assert data.find("customer_clv") == "marts.customer_clv" and data.clv_total() == 150.75
+    assert data.model_metrics().to_dict("records") == [{"model": "bgnbd", "mae": 0.79}]
+    users = users_path(settings.home)
+    add_user(users, "eve", "executive", "eve-password")
+    client = client_for(create_app(settings, "t" * 32, users), "eve")
+    assert "Total CLV" in page(client, "/") and "151" in page(client, "/")
+    assert "needs the published model_metrics table" not in page(client, "/pipeline")

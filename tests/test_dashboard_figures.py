@@ -1,0 +1,121 @@
+"""Pure figure functions on tiny frames: the traces carry exactly the numbers given, empty frames say so,
+a missing column is named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from dashboards import figures
+from models_ml.profitability import channel_shift
+
+DECILES = pd.DataFrame({
+    "profit_decile": [2, 1, 3],
+    "profit": [Decimal("50.00"), Decimal("120.50"), Decimal("-30.00")],
+    "cumulative_profit_share": [1.1857, 0.8457, 1.0],
+    "avg_products_held": [2.0, 3.5, 3.0],
+    "assisted_interaction_share": [0.5, 0.25, None],
+    "self_service_interaction_share": [0.5, 0.75, None],
+    "cost_to_serve": [Decimal("40"), Decimal("10"), Decimal("90")],
+    "customers": [2, 2, 0],
+})
+
+
+def test_decile_profit_sorts_deciles_and_colours_losses():
+    fig = figures.decile_profit(DECILES)
+    bars, cumulative = fig.data
+    assert list(bars.x) == ["D1", "D2", "D3"]
+    assert list(bars.y) == [120.5, 50.0, -30.0]
+    assert list(bars.marker.color) == ["#2a9d8f", "#2a9d8f", "#e76f51"]
+    assert list(cumulative.y) == [0.8457, 1.1857, 1.0]
+
+
+def test_products_and_channel_mix_by_decile():
+    assert list(figures.products_by_decile(DECILES).data[0].y) == [3.5, 2.0, 3.0]
+    assisted, self_service, per_customer = figures.channel_mix_by_decile(DECILES).data
+    assert list(assisted.y) == [0.25, 0.5, 0.0]  # a decile without contacts shows no share, not a gap
+    assert list(self_service.y) == [0.75, 0.5, 0.0]
+    assert per_customer.y[:2] == (5.0, 20.0) and pd.isna(per_customer.y[2])  # no customers: no per-customer cost
+
+
+def test_whale_curve_and_migration():
+    whale = pd.DataFrame({"percentile": [100, 0, 50], "cumulative_profit_share": [1.0, 0.0, 1.4]})
+    fig = figures.whale_curve(whale)
+    assert list(fig.data[0].x) == [0.0, 50.0, 100.0] and list(fig.data[0].y) == [0.0, 1.4, 1.0]
+    migration = pd.DataFrame({"from_decile": [1, 1, 2], "to_decile": [1, 2, 0],
+                              "share_of_from_decile": [0.75, 0.25, 1.0]})
+    heat = figures.decile_migration(migration).data[0]
+    assert list(heat.x) == ["to 0", "to 1", "to 2"] and list(heat.y) == ["from 1", "from 2"]
+    assert [list(r) for r in heat.z] == [[0.0, 0.75, 0.25], [1.0, 0.0, 0.0]]
+
+
+def test_channel_shift_result_draws_the_what_if():
+    per_decile = pd.DataFrame({
+        "profit_decile": [9, 10], "customers": [1, 1], "assisted_interactions": [10, 20],
+        "self_service_interactions": [10, 0], "cost_to_serve_assisted": [100.0, 200.0],
+        "cost_to_serve_self_service": [5.0, 0.0], "cost_to_serve": [105.0, 200.0], "profit": [50.0, -100.0],
+    })
+    result = channel_shift(per_decile, 0.5, [10])  # 10 contacts moved at 0.50 each, saving 100
+    before, after = figures.channel_shift_result(result).data
+    assert list(before.x) == ["D9", "D10"]
+    assert list(before.y) == [50.0, -100.0]
+    assert list(after.y) == [50.0, -5.0]
+
+
+def test_trend_segments_spend_history():
+    trend = pd.DataFrame({"month_start": [dt.date(2025, 2, 1), dt.date(2025, 1, 1)], "revenue": [20, 10],
+                          "cost_to_serve": [4, 3], "profit": [16, 7], "active_customers": [5, 4]})
+    revenue, cost, profit, active = figures.monthly_trend(trend).data
+    assert list(revenue.x) == ["2025-01", "2025-02"] and list(profit.y) == [7.0, 16.0]
+    assert list(active.y) == [4.0, 5.0]
+    segments = pd.DataFrame({"dimension": ["region", "region", "geo_segment"], "segment": ["A", "B", "X"],
+                             "revenue": [1, 2, 3], "profit": [-1, 5, 9]})
+    fig = figures.segment_profit(segments, "region")
+    assert list(fig.data[1].x) == ["B", "A"] and list(fig.data[1].y) == [5.0, -1.0]
+    spend = pd.DataFrame({"month_start": [dt.date(2025, 1, 1)] * 2, "purpose": ["acquisition", "retention"],
+                          "marketing_cost": [3.0, 4.0], "response_rate": [0.1, 0.2]})
+    assert [t.name for t in figures.marketing_spend(spend).data] == [
+        "acquisition spend", "acquisition response rate", "retention spend", "retention response rate"]
+    months = pd.DataFrame({"month_start": [dt.date(2025, 1, 1)], "revenue": [10.0], "cost_to_serve": [4.0],
+                           "profit": [6.0]})
+    assert list(figures.customer_history(months).data[1].y) == [-4.0]
+
+
+def test_quality_and_pipeline_figures():
+    scores = pd.DataFrame({"source_system": ["a", "a", "b", "b"],
+                           "delivery_date": [dt.date(2025, 1, 1), dt.date(2025, 1, 2)] * 2,
+                           "area": ["validity"] * 4, "score": [Decimal("90"), Decimal("80"), 70.0, 60.0]})
+    over_time = figures.scores_over_time(scores).data[0]
+    assert list(over_time.x) == ["2025-01-01", "2025-01-02"] and list(over_time.y) == [80.0, 70.0]
+    heat = figures.scores_by_source(scores).data[0]
+    assert list(heat.y) == ["a", "b"] and [list(r) for r in heat.z] == [[85.0], [65.0]]
+    deliveries = pd.DataFrame({"source_system": ["a", "a", "b"], "entity": ["customers", "accounts", "customers"],
+                               "rows_quarantined": [3, 1, 0],
+                               "last_delivery_date": [dt.date(2025, 1, 9), dt.date(2025, 1, 10),
+                                                      dt.date(2025, 1, 3)]})
+    quarantine = figures.quarantine_by_source(deliveries).data
+    assert {t.name: list(t.y) for t in quarantine} == {"accounts": [1.0], "customers": [3.0, 0.0]}
+    fresh = figures.freshness(deliveries).data[0]
+    assert list(fresh.y) == ["a", "b"] and list(fresh.x) == [0, 7]
+    sizes = pd.DataFrame({"records": [2, 1], "customers": [5, 100]})
+    assert list(figures.cluster_sizes(sizes).data[0].x) == ["1", "2"]
+
+
+@pytest.mark.parametrize("function", [figures.decile_profit, figures.whale_curve, figures.monthly_trend,
+                                      figures.scores_over_time, figures.freshness, figures.cluster_sizes])
+def test_empty_frames_say_no_data_and_missing_columns_are_named(function):
+    with pytest.raises(ValueError, match=rf"{function.__name__}: missing column\(s\) "):
+        function(pd.DataFrame({"unrelated": [1]}))
+    columns = {
+        figures.decile_profit: ["profit_decile", "profit", "cumulative_profit_share"],
+        figures.whale_curve: ["percentile", "cumulative_profit_share"],
+        figures.monthly_trend: ["month_start", "revenue", "cost_to_serve", "profit", "active_customers"],
+        figures.scores_over_time: ["delivery_date", "area", "score"],
+        figures.freshness: ["source_system", "last_delivery_date"],
+        figures.cluster_sizes: ["records", "customers"],
+    }[function]
+    fig = function(pd.DataFrame(columns=columns))
+    assert not fig.data and fig.layout.annotations[0].text == "no data"

@@ -35,6 +35,7 @@ lint: install
 
 bench: install  ## benchmarks outside the test suite (timings on a shared machine are noisy)
 	$(BIN)/python bench/clv_fit.py
+	$(BIN)/python bench/identity.py --customers 100000
 
 clean:  ## remove the venv and all state under .crmw/
 	rm -rf $(VENV) .crmw

@@ -1,10 +1,12 @@
 """Data quality on a small hand-made raw layer: sentinel detection without a list of bad values, the ODS
-blanking what was detected (raw keeps it), the profiler's issues and per-load scores kept as history.
+blanking what was detected (raw keeps it), the profiler's issues, per-load scores kept as history and
+consistency across systems after identity resolution.
 
 Two source systems deliver customers on day 1: `branch` (30 customers; 8 "born" on 1970-01-01, a
 placeholder that is not 1911-11-11; 13 phones ending 555 5555 under two area codes; one twin pair sharing a
 real birth date) and `web` (20 customers; 8 born on 1 January of eight different years, one lone
-1911-11-11). Day 2 brings one more `web` customer. dbt builds after each day.
+1911-11-11). Day 2 brings one more `web` customer and a `cards` system with three of those customers
+again, each disagreeing on a field (cross-system consistency). Each day builds as `crmw build` does.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ def spread_dates(n: int, first: dt.date, step_days: int) -> list[str]:
     return [d.isoformat() for d in days]
 
 
-def branch_customers() -> list[dict]:
+def branch_customers_dobs() -> list[str]:
     ordinary = spread_dates(22, dt.date(1950, 3, 10), 700)
     ordinary[1] = ordinary[0]  # twins: a real date held twice is no sentinel
-    dobs = [PLACEHOLDER] * 8 + ordinary
+    return [PLACEHOLDER] * 8 + ordinary
+
+
+def branch_customers() -> list[dict]:
+    dobs = branch_customers_dobs()
     phones = ["020 555 5555"] * 7 + ["0161 555 5555"] * 6 + [f"07700 900{i:03d}" for i in range(17)]
     rows = []
     for i, (dob, phone) in enumerate(zip(dobs, phones, strict=True), start=1):
@@ -47,8 +53,12 @@ def branch_customers() -> list[dict]:
                  "postcode updated_at", *rows)
 
 
+def web_customer_dobs() -> list[str]:
+    return [f"{1960 + k}-01-01" for k in range(8)] + ["1911-11-11"] + spread_dates(11, dt.date(1981, 2, 3), 450)
+
+
 def web_customers() -> list[dict]:
-    dobs = [f"{1960 + k}-01-01" for k in range(8)] + ["1911-11-11"] + spread_dates(11, dt.date(1981, 2, 3), 450)
+    dobs = web_customer_dobs()
     rows = []
     for i, dob in enumerate(dobs, start=1):
         email = None if i == 20 else f"w{i}@example.org"  # one missing email
@@ -61,10 +71,21 @@ DAY_1 = {
     ("web", D1, "customers"): web_customers(),
     ("mosaic", D1, "geodemographics"): table("postcode geo_segment", ("SW1A 1AA", "Urban elite")),
 }
+BRANCH_DOB = {i: dob for i, dob in enumerate(branch_customers_dobs(), start=1)}
+WEB_DOB = {i: dob for i, dob in enumerate(web_customer_dobs(), start=1)}
 DAY_2 = {
     ("web", D2, "customers"): table(
         "customer_id first_name last_name date_of_birth email phone",
         ("W21", "Web21", "User21", "1985-06-15", "w21@example.org", "07800 100021"),
+    ),
+    # A cards system knows three of them again, each disagreeing with the first system on something:
+    # K1 is B20 with another birth date, K2 is B21 with another phone and postcode, K3 is W12 with another
+    # first name.
+    ("cards", D2, "customers"): table(
+        "customer_id first_name last_name date_of_birth email phone national_id postcode",
+        ("K1", "First20", "Last20", "1930-05-05", "b20@example.com", "07700 900006", "AB000020C", "SW1A 1AA"),
+        ("K2", "First21", "Last21", BRANCH_DOB[21], "b21@example.com", "07911 123456", "AB000021C", "M1 1AE"),
+        ("K3", "Webster", "User12", WEB_DOB[12], "w12@example.org", "07800 100012", None, None),
     ),
 }
 # Rows the loader quarantined in each file (the file had that many more lines).
@@ -215,7 +236,8 @@ def test_issues_count_rows_and_mask_personal_values(warehouse: dict[str, Path]) 
 
 def test_scores_per_source_area_and_load_are_kept_as_history(warehouse: dict[str, Path]) -> None:
     sql = """select source_system, delivery_date, area, score, rules_checked, rules_failed
-             from marts.data_quality_scores where source_system = 'web' order by 1, 2, 3"""
+             from marts.data_quality_scores where source_system = 'web' and area <> 'cross_system_consistency'
+             order by 1, 2, 3"""
     day_1 = query(warehouse["day_1"], sql)
     # Completeness over the five fields web delivers (one email missing of 20). Validity: email, phone and
     # birth-date formats pass, 8 of 20 birth dates are sentinels, 1 of 21 rows was quarantined; phone and
@@ -234,3 +256,48 @@ def test_scores_per_source_area_and_load_are_kept_as_history(warehouse: dict[str
     ]
     areas = query(warehouse["day_1"], "select distinct area from marts.data_quality_scores order by 1")
     assert areas == [("completeness",), ("consistency",), ("timeliness",), ("uniqueness",), ("validity",)]
+
+
+def test_cross_system_consistency_scores_and_issues(warehouse: dict[str, Path]) -> None:
+    # Day 1: no customer is in two systems, so nothing is compared and no load has the area.
+    assert query(warehouse["day_1"], "select count(*) from quality.dq_cross_system_results") == [(0,)]
+    keys = dict(query(warehouse["day_2"], "select customer_source_key, customer_key from ods.ods_customer_xref"))
+    assert (keys["cards|K1"], keys["cards|K2"], keys["cards|K3"]) == (
+        keys["branch|B20"], keys["branch|B21"], keys["web|W12"])
+    # Day 2's cards load: K1..K3 each compared with the other system's record of the same customer.
+    rows = query(warehouse["day_2"], """
+        select field_name, rows_checked, rows_failed, example_values from quality.dq_cross_system_results
+        where source_system = 'cards' order by 1""")
+    b20 = BRANCH_DOB[20][:4]
+    assert rows == [
+        ("date_of_birth", 3, 1, f"1930-**-** / {b20}-**-**"),
+        ("email", 3, 0, None),
+        ("first_name", 3, 1, "w*** / w***"),
+        ("last_name", 3, 0, None),
+        ("phone", 3, 1, "***56 / ***07"),
+        ("postcode", 2, 1, "M11AE / SW1A1AA"),  # web holds no postcode: K3 is not checked
+    ]
+    scores = query(warehouse["day_2"], """
+        select source_system, delivery_date, score, rules_checked, rules_failed from marts.data_quality_scores
+        where area = 'cross_system_consistency' order by 1, 2""")
+    # A load is scored in the first build that compares its rows with another system, and keeps that
+    # score: branch's and web's day-1 loads on day 2 (B20 and B21 against K1 and K2, W12 against K3).
+    assert scores == [
+        ("branch", D1, round(100 * (1 + 1 + 1 / 2 + 1 + 1 / 2 + 1 / 2) / 6, 2), 6, 3),
+        ("cards", D2, round(100 * (2 / 3 + 1 + 2 / 3 + 1 + 2 / 3 + 1 / 2) / 6, 2), 6, 4),
+        ("web", D1, round(100 * (0 + 1 + 1 + 1 + 1) / 5, 2), 5, 1),
+    ]
+    # The issues hold the current data: branch's and web's records disagree with cards' too.
+    issues = query(warehouse["day_2"], """
+        select source_system, field_name, rows_checked, rows_affected, example_values from marts.data_quality_issues
+        where area = 'cross_system_consistency' order by 1, 2""")
+    assert issues == [
+        ("branch", "date_of_birth", 2, 1, f"{b20}-**-** / 1930-**-**"),
+        ("branch", "phone", 2, 1, "***07 / ***56"),
+        ("branch", "postcode", 2, 1, "SW1A1AA / M11AE"),
+        ("cards", "date_of_birth", 3, 1, f"1930-**-** / {b20}-**-**"),
+        ("cards", "first_name", 3, 1, "w*** / w***"),
+        ("cards", "phone", 3, 1, "***56 / ***07"),
+        ("cards", "postcode", 2, 1, "M11AE / SW1A1AA"),
+        ("web", "first_name", 1, 1, "w*** / w***"),
+    ]

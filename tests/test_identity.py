@@ -210,3 +210,44 @@ def test_stable_keys_across_two_refreshes():
         "select event, sum(records) from identity.key_events where run_at = '2024-01-03' group by 1").fetchall())
     assert events == {"new": 1}
     assert con.execute("select count(*) from identity.golden_customers").fetchall()[0][0] == 182
+
+
+# Thirty-one different people registered at their branch's address (no address of their own on file).
+BRANCH_FIRST = ["Aled", "Beatriz", "Cormac", "Dervla", "Emeka", "Farida", "Gwilym", "Hana", "Idris", "Jolanta",
+                "Kwame", "Lorna", "Mateo", "Niamh", "Osian", "Priya", "Quentin", "Rhiannon", "Soren", "Tamsin",
+                "Ulrich", "Vesna", "Wendell", "Ximena", "Yusuf", "Zofia", "Ansel", "Bronagh", "Caspian",
+                "Delyth", "Eamon"]
+BRANCH_LAST = ["Pryce", "Okafor", "Lindqvist", "Moreau", "Haddad", "Kowalczyk", "Fitzgerald", "Nakamura",
+               "Castellano", "Abernethy", "Mensah", "Ferreira", "Ivanova", "Gallagher", "Thorsen", "Banerjee",
+               "Delacroix", "Ellsworth", "Vasquez", "Oyelaran", "Brennan", "Sandoval", "Achterberg", "Quigley",
+               "Petrakis", "Rosenthal", "Llewellyn", "Marchetti", "Ndlovu", "Carmichael", "Whitlock"]
+
+
+def test_people_sharing_an_address_stay_apart_and_their_duplicates_still_link():
+    """A first load without duplicates trains the model: no pair passes the deterministic rules and no EM
+    session finds a pair, so the prior is floored and m keeps Splink's defaults. The shared address and
+    postcode are then no evidence of one person when names and birth dates disagree. The next load brings
+    second records of two of them in another system; they join their persons."""
+    branch = [{"source_system": "branch", "customer_id": f"B{i:02d}", "first_name": f, "last_name": last,
+               "date_of_birth": dt.date(1940 + i, 1 + i % 12, 1 + (i * 5) % 28),
+               "address_line1": "1 High Street", "postcode": "LS1 4AB"}
+              for i, (f, last) in enumerate(zip(BRANCH_FIRST, BRANCH_LAST, strict=True))]
+    core = [{"source_system": "core", "customer_id": f"C{i}", **p} for i, p in enumerate(_people(60))]
+    con = duckdb.connect()
+    _customers(con, branch + core)
+    first = resolve(con, "customers_in", IdentityConfig(), now=dt.datetime(2024, 1, 2))
+    assert first.trained and first.links == 0 and first.customers == 91
+    keys = _keys(con)
+    # B03 again in web, which holds no postcodes, with the name in capitals; B17 with the address in other
+    # words and the postcode without its space.
+    web = [
+        {"source_system": "web", "customer_id": "W1", "first_name": "DERVLA", "last_name": "MOREAU",
+         "date_of_birth": branch[3]["date_of_birth"], "address_line1": "1 High Street"},
+        {"source_system": "web", "customer_id": "W2", "first_name": "Rhiannon", "last_name": "Ellsworth",
+         "date_of_birth": branch[17]["date_of_birth"], "address_line1": "High St 1", "postcode": "LS14AB"},
+    ]
+    _customers(con, branch + core + web)
+    second = resolve(con, "customers_in", IdentityConfig(), now=dt.datetime(2024, 1, 3))
+    assert not second.trained and second.new_records == 2
+    assert _keys(con) == {**keys, "web|W1": keys["branch|B03"], "web|W2": keys["branch|B17"]}
+    assert second.customers == 91

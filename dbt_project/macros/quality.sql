@@ -24,6 +24,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Two example values as one: null, the value when both are the same, or 'first, last'. -#}
+{% macro dq_example_values(first_example, last_example) -%}
+    case
+        when {{ first_example }} is null then null
+        when {{ first_example }} = {{ last_example }} then {{ first_example }}
+        else {{ dbt.concat([first_example, "', '", last_example]) }}
+    end
+{%- endmacro %}
+
 {#- Month and day of a date as 'MM-DD' (the birthday without the year). -#}
 {% macro month_day(column) -%}
     substring(cast({{ column }} as {{ dbt.type_string() }}), 6, 5)
@@ -188,3 +197,64 @@
     case when email_value.sentinel_value is not null then true else false end as is_sentinel_email,
     case when national_id_value.sentinel_value is not null then true else false end as is_sentinel_national_id
 {%- endmacro %}
+
+{#- The body of an incremental score history (dq_load_scores, dq_cross_system_scores): per source system,
+    delivery day and area, 0-100, for the loads of `results` (a relation shaped like dq_rule_results)
+    not scored yet, or loaded again (a corrected file) since they were scored; a load keeps its score
+    afterwards. The score of an area is the mean, over its rules that
+    applied to the load, of the share of rows that passed the rule (each rule weighs the same). -#}
+{% macro dq_scores_of_new_loads(results) %}
+with
+
+results as (
+
+    select * from {{ results }}
+    where is_field_delivered and rows_checked > 0
+
+),
+
+loads as (
+
+    select source_system, delivery_date, max(loaded_at) as loaded_at
+    from results
+    group by 1, 2
+
+),
+
+new_loads as (
+
+    select loads.* from loads
+    {%- if is_incremental() %}
+    left join (
+        select source_system, delivery_date, max(loaded_at) as loaded_at from {{ this }} group by 1, 2
+    ) as scored
+        on loads.source_system = scored.source_system
+        and loads.delivery_date = scored.delivery_date
+    where scored.loaded_at is null or loads.loaded_at > scored.loaded_at
+    {%- endif %}
+
+),
+
+scores as (
+
+    select
+        results.source_system,
+        results.delivery_date,
+        results.area,
+        round(100 * avg(1 - cast(results.rows_failed as {{ type_double() }}) / results.rows_checked), 2) as score,
+        count(*) as rules_checked,
+        sum(case when results.rows_failed > 0 then 1 else 0 end) as rules_failed,
+        sum(results.rows_checked) as rows_checked,
+        sum(results.rows_failed) as rows_failed,
+        max(new_loads.loaded_at) as loaded_at
+
+    from results
+    inner join new_loads
+        on results.source_system = new_loads.source_system
+        and results.delivery_date = new_loads.delivery_date
+    group by 1, 2, 3
+
+)
+
+select * from scores
+{% endmacro %}

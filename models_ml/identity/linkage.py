@@ -139,6 +139,19 @@ def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
     return out
 
 
+def _without_sure_duplicates(records: pa.Table) -> pa.Table:
+    """`records` less the later record (by unique_id) of every pair a deterministic rule links."""
+    con = duckdb.connect()
+    con.register("records", records)
+    later = " union ".join(
+        f"select r.unique_id from records as l inner join records as r on l.unique_id < r.unique_id and {rule}"
+        for rule in DETERMINISTIC_RULES
+    )
+    out = con.sql(f"select * from records where unique_id not in ({later})").to_arrow_table()
+    con.close()
+    return out
+
+
 @dataclass
 class LinkageModel:
     """A trained model: Splink's settings JSON (m, u, prior), savable in the warehouse as text."""
@@ -150,7 +163,15 @@ class LinkageModel:
         """Train on `records` without labels (fixed seed, so the same records give the same model)."""
         records = _records(records)
         db_api = DuckDBAPI(duckdb.connect())
-        linker = Linker(db_api.register(records, table_name="records"), settings_creator(), log_level=logging.WARNING)
+        # u (how often two different people agree) from random pairs of records, leaving out the second
+        # record of every pair the near-certain rules link: on a small load the few duplicates are a large
+        # share of all pairs and would make agreement look common among different people.
+        u_linker = Linker(db_api.register(_without_sure_duplicates(records), table_name="records_for_u"),
+                          settings_creator(), log_level=logging.WARNING)
+        u_linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        settings = u_linker.misc.save_model_to_json()
+        settings.pop("linker_uid", None)
+        linker = Linker(db_api.register(records, table_name="records"), settings, log_level=logging.WARNING)
         linker.training.estimate_probability_two_random_records_match(
             list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
         )
@@ -161,15 +182,21 @@ class LinkageModel:
             pairs = max(records.num_rows * (records.num_rows - 1) / 2, 1.0)
             settings_obj._probability_two_random_records_match = min(0.5 / pairs, 0.5)
             logger.warning("no pair passed the deterministic rules; prior set to %.3g", 0.5 / pairs)
-        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
         for rule in EM_BLOCKING_RULES:
+            # A session that fails leaves Splink's settings as it set them up for training: the comparisons
+            # of the blocked fields switched off and the prior raised for the blocking. Each later session
+            # and the saved model then score on the remaining fields with a prior near 1, so one shared
+            # address linked a whole branch's customers. Put back the settings as they were before.
+            before = settings_obj.core_model_settings.copy()
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=1e6)
             except EMTrainingException:  # no pair agrees on this rule's fields (a bank without postcodes)
+                settings_obj.core_model_settings = before
                 logger.warning("EM session blocked on %s skipped: no record pairs", rule)
             except ValueError as exc:  # too few pairs: a level's m estimate underflows to 0 (a tiny first load)
                 if "probability value" not in str(exc):
                     raise
+                settings_obj.core_model_settings = before
                 logger.warning("EM session blocked on %s skipped: %s", rule, exc)
         model = linker.misc.save_model_to_json()
         return cls(json.dumps(model, sort_keys=True))

@@ -106,8 +106,11 @@ class DbtBuildConfig(dg.Config):
 # identity reads (seeds, the staging of the landing files, the ODS's intermediate views, among them
 # int_customers_conformed); the second builds everything else, reading identity's tables as the dbt
 # source `customer_identity`.
-# The data-quality models come first too: the ODS intermediate views blank the sentinels they detect.
-UPSTREAM_SELECT = "resource_type:seed path:models/staging/landing path:models/quality path:models/ods/intermediate"
+# The data-quality profile comes first too (the ODS intermediate views blank the sentinels it detects);
+# the cross-system consistency check and the published data-quality tables need the customer keys and
+# come second.
+UPSTREAM_SELECT = ("resource_type:seed path:models/staging/landing path:models/quality/profile "
+                   "path:models/ods/intermediate")
 UPSTREAM_NAME, DOWNSTREAM_NAME = "dbt_staging", "dbt_build"
 STAGE_OF = {UPSTREAM_NAME: "dbt staging", DOWNSTREAM_NAME: "dbt build"}
 

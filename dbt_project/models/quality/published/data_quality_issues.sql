@@ -9,6 +9,8 @@ results as (
 
     select * from {{ ref('dq_rule_results') }}
     where is_field_delivered
+    union all
+    select * from {{ ref('dq_cross_system_results') }}
 
 ),
 
@@ -65,11 +67,7 @@ issues as (
         failed.deliveries_affected,
         failed.first_delivery_date,
         failed.last_delivery_date,
-        case
-            when failed.first_example is null then null
-            when failed.first_example = failed.last_example then failed.first_example
-            else {{ dbt.concat(['failed.first_example', "', '", 'failed.last_example']) }}
-        end as example_values,
+        {{ dq_example_values('failed.first_example', 'failed.last_example') }} as example_values,
         case when failed.rule_name = 'sentinel_value' then sentinel_reasons.detail end as detail
 
     from failed

@@ -1,12 +1,15 @@
 -- Published data-quality scores: per source system, load (delivery day) and area, 0-100, as recorded
--- when each load arrived (dq_load_scores), for the loads the warehouse holds now (a `crmw refresh --to D`
--- sets later deliveries aside, and their scores with them).
+-- when each load arrived (dq_load_scores; the area cross_system_consistency from dq_cross_system_scores),
+-- for the loads the warehouse holds now (a `crmw refresh --to D` sets later deliveries aside, and their
+-- scores with them).
 
 with
 
 scores as (
 
     select * from {{ ref('dq_load_scores') }}
+    union all
+    select * from {{ ref('dq_cross_system_scores') }}
 
 ),
 

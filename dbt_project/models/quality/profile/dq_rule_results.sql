@@ -433,11 +433,7 @@ final as (
         failed as rows_failed,
         first_example,
         last_example,
-        case
-            when first_example is null then null
-            when first_example = last_example then first_example
-            else {{ dbt.concat(['first_example', "', '", 'last_example']) }}
-        end as example_values,
+        {{ dq_example_values('first_example', 'last_example') }} as example_values,
         -- completeness counts only fields the source system delivers at all (a system may omit a column)
         case
             when area <> 'completeness' then true

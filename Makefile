@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-run: install  ## generate the demo bank (if no landing files), load, build, print the summary
+# Ends by serving the dashboards; the first time, it asks for a password for an `admin` user.
+run: install  ## generate the demo bank (if no landing files), refresh, print the summary, serve the dashboards
 	$(BIN)/crmw run
+	@$(BIN)/crmw users list | grep -q . || $(BIN)/crmw users add admin --role admin
+	$(BIN)/crmw serve
 
 # The dashboard's browser test drives Debian's chromium through Playwright (Playwright's own browser
 # download cannot work here): install it once when it is missing (needs root, as on CI).

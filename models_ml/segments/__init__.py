@@ -1,0 +1,1 @@
+"""Value-based segments: value tiers (the customer pyramid), RFM scores and segments, treatments, profiles."""

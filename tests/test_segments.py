@@ -1,0 +1,172 @@
+"""Value tiers, RFM scores and segments, treatments and profiles on tiny hand-made frames."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models_ml.segments.rules import (
+    RuleError,
+    assign_rfm_segments,
+    assign_treatments,
+    assign_value_tiers,
+    customer_segments,
+    load_rfm_segments,
+    load_treatments,
+    load_value_tiers,
+    rfm_scores,
+    segment_profiles,
+)
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def rules():
+    tiers = load_value_tiers(SEEDS / "value_tiers.csv")
+    rfm = load_rfm_segments(SEEDS / "rfm_segments.csv")
+    return tiers, rfm, load_treatments(SEEDS / "treatments.csv", tiers, rfm)
+
+
+def test_default_tiers_exact_with_ties_and_negative_value(rules):
+    tiers, _, _ = rules
+    # ten customers: c03 and c04 tie on clv (profit breaks it), c07 and c08 tie on clv and profit (key breaks
+    # it); c09 and c10 have negative clv and go to Lead whatever their rank.
+    customers = pd.DataFrame({
+        "customer_key": [f"c{i:02d}" for i in range(1, 11)],
+        "clv": [900.0, 800.0, 500.0, 500.0, 400.0, 300.0, 100.0, 100.0, -5.0, -50.0],
+        "profit": [10.0, 20.0, 1.0, 2.0, 0.0, 0.0, 3.0, 3.0, 100.0, 0.0],
+    })
+    out = assign_value_tiers(customers.sample(frac=1, random_state=3), tiers).set_index("customer_key")
+    assert out["clv_rank"].to_dict() == {"c01": 1, "c02": 2, "c04": 3, "c03": 4, "c05": 5, "c06": 6,
+                                         "c07": 7, "c08": 8, "c09": 9, "c10": 10}
+    assert out["value_tier"].to_dict() == {
+        "c01": "Platinum", "c02": "Platinum", "c04": "Gold", "c03": "Gold", "c05": "Gold",
+        "c06": "Iron", "c07": "Iron", "c08": "Iron", "c09": "Lead", "c10": "Lead"}
+
+
+def test_negative_value_goes_to_lead_even_when_ranked_high(rules):
+    tiers, _, _ = rules
+    customers = pd.DataFrame({"customer_key": list("abcde"), "clv": [-1.0, -2.0, -3.0, -4.0, -5.0],
+                              "profit": [0.0] * 5})
+    out = assign_value_tiers(customers, tiers)
+    assert set(out["value_tier"]) == {"Lead"}
+    assert out["is_negative_value"].all()
+
+
+def test_rfm_quintiles_ties_share_a_score_and_no_purchase_scores_one():
+    purchases = pd.DataFrame({
+        "customer_key": [f"k{i}" for i in range(10)],
+        "recency_days": [1, 2, 3, 4, 5, 6, 7, 8, 9, None],
+        "frequency": [10, 9, 8, 7, 6, 5, 4, 4, 1, 0],
+        "monetary": [100.0, 90, 80, 70, 60, 50, 40, 30, 20, 0],
+    })
+    out = rfm_scores(purchases).set_index("customer_key")
+    assert out["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    # frequency 4 twice at ascending ranks 3 and 4: both take rank 3 -> score 2
+    assert out["f_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert out.loc["k6", "f_score"] == out.loc["k7", "f_score"] == 2
+    assert out["m_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+
+
+def test_rfm_first_match_wins(rules):
+    _, rfm, _ = rules
+    scores = pd.DataFrame({"r_score": [5, 1, 1, 5, 4, 3, 2, 1, 5],
+                           "f_score": [5, 5, 5, 3, 1, 2, 1, 2, 1],
+                           "m_score": [5, 5, 1, 1, 1, 5, 1, 1, 1]})
+    out = assign_rfm_segments(scores, rfm)["rfm_segment"].tolist()
+    # R5 F5 M5 matches Champions and Loyal: Champions comes first; R1 F5 M5 matches Can't Lose Them before At Risk
+    assert out == ["Champions", "Can't Lose Them", "At Risk", "Loyal", "Potential Loyalist", "Need Attention",
+                   "Hibernating", "Lost", "New"]
+
+
+def test_rfm_precedence_follows_priority_not_file_order(tmp_path):
+    path = tmp_path / "rfm.csv"
+    path.write_text("priority,rfm_segment,r_min,r_max,f_min,f_max,m_min,m_max\n"
+                    "2,Anyone,1,5,1,5,1,5\n1,Recent,5,5,1,5,1,5\n")
+    rules = load_rfm_segments(path)
+    out = assign_rfm_segments(pd.DataFrame({"r_score": [5, 4], "f_score": [1, 1], "m_score": [1, 1]}), rules)
+    assert out["rfm_segment"].tolist() == ["Recent", "Anyone"]
+
+
+def test_treatments_join_with_wildcards(rules):
+    _, _, treatments = rules
+    frame = pd.DataFrame({"value_tier": ["Platinum", "Platinum", "Gold", "Iron", "Lead", "Lead", "Iron"],
+                          "rfm_segment": ["At Risk", "Champions", "Loyal", "Loyal", "Lost", "New", "Lost"]})
+    assert assign_treatments(frame, treatments)["treatment"].tolist() == [
+        "win back", "retain and reward", "grow/cross-sell", "migrate to self-service", "do not target",
+        "reprice or remove costly services", "do not target"]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("value_tiers.csv", "tier_rank,value_tier,cumulative_share,takes_negative_value\n1,A,0.5,false\n2,B,0.4,true\n",
+     "line 3: column 'cumulative_share'"),
+    ("value_tiers.csv", "tier_rank,value_tier,cumulative_share,takes_negative_value\n1,A,0.5,false\n2,B,0.9,true\n",
+     "the last tier must reach 1"),
+    ("value_tiers.csv", "tier_rank,value_tier,cumulative_share,takes_negative_value\n1,A,0.5,maybe\n2,B,1,true\n",
+     "line 2: column 'takes_negative_value'"),
+    ("value_tiers.csv", "tier_rank,value_tier,cumulative_share,takes_negative_value\n1,A,x,false\n2,B,1,true\n",
+     "line 2: column 'cumulative_share': a number is needed, got 'x'"),
+    ("value_tiers.csv", "tier_rank,value_tier,share\n1,A,1\n", "line 1: missing column(s)"),
+    ("rfm_segments.csv", "priority,rfm_segment,r_min,r_max,f_min,f_max,m_min,m_max\n1,All,1,5,1,5,0,5\n",
+     "line 2: columns 'm_min'/'m_max'"),
+    ("rfm_segments.csv", "priority,rfm_segment,r_min,r_max,f_min,f_max,m_min,m_max\n1,Some,2,5,1,5,1,5\n",
+     "no rule matches 25 score combination(s), e.g. R=1 F=1 M=1"),
+    ("rfm_segments.csv", "priority,rfm_segment,r_min,r_max,f_min,f_max,m_min,m_max\n1,A,1,5,1,5,1,5\n"
+     "1,B,1,5,1,5,1,5\n", "line 3: column 'priority': '1' appears twice"),
+])
+def test_bad_rule_files_name_file_line_and_column(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    loader = load_value_tiers if name == "value_tiers.csv" else load_rfm_segments
+    with pytest.raises(RuleError, match=str(path).replace(".", r"\.") + ".*") as info:
+        loader(path)
+    assert message in str(info.value)
+
+
+def test_bad_treatments_unknown_name_and_uncovered_pair(tmp_path, rules):
+    tiers, rfm, _ = rules
+    path = tmp_path / "treatments.csv"
+    path.write_text("priority,value_tier,rfm_segment,treatment\n1,*,*,x\n2,Diamond,*,y\n")
+    with pytest.raises(RuleError, match="line 3: column 'value_tier': 'Diamond' is not one of"):
+        load_treatments(path, tiers, rfm)
+    path.write_text("priority,value_tier,rfm_segment,treatment\n1,Gold,*,x\n")
+    with pytest.raises(RuleError, match="no rule matches 27 tier x segment pair"):
+        load_treatments(path, tiers, rfm)
+
+
+def test_customer_segments_and_profiles_sum_to_the_base(rules):
+    tiers, rfm, treatments = rules
+    n = 40
+    keys = [f"c{i:03d}" for i in range(n)]
+    customers = pd.DataFrame({
+        "customer_key": keys,
+        "clv": [float((i * 37) % 101 - 20) for i in range(n)],
+        "profit": [float((i * 13) % 29 - 5) for i in range(n)],
+        "recency_days": [None if i % 9 == 0 else float((i * 7) % 60) for i in range(n)],
+        "frequency": [0 if i % 9 == 0 else (i * 11) % 17 + 1 for i in range(n)],
+        "monetary": [0.0 if i % 9 == 0 else float((i * 5) % 23) for i in range(n)],
+        "assisted_interactions": [i % 4 for i in range(n)],
+        "self_service_interactions": [i % 3 for i in range(n)],
+        "products_held": [1 + i % 3 for i in range(n)],
+    })
+    out = customer_segments(customers, tiers, rfm, treatments)
+    assert sorted(out["customer_key"]) == keys
+    assert out[["value_tier", "rfm_segment", "treatment"]].notna().all().all()
+    assert (out.loc[out["clv"] < 0, "value_tier"] == "Lead").all()
+    non_negative = out[out["clv"] >= 0]
+    assert (non_negative.loc[non_negative["clv_rank"] <= 8, "value_tier"] == "Platinum").all()  # 20% of 40
+    profiles = segment_profiles(out)
+    assert set(profiles["segment_type"]) == {"value_tier", "rfm_segment", "treatment"}
+    for _, group in profiles.groupby("segment_type"):
+        assert group["customers"].sum() == n
+        assert group["clv_total"].sum() == pytest.approx(customers["clv"].sum())
+        assert group["profit_total"].sum() == pytest.approx(customers["profit"].sum())
+        assert group["customer_share"].sum() == pytest.approx(1.0)
+        assert group["clv_share"].sum() == pytest.approx(1.0)
+    gold = profiles[(profiles["segment_type"] == "value_tier") & (profiles["segment"] == "Gold")].iloc[0]
+    members = out[out["value_tier"] == "Gold"]
+    assert gold["customers"] == len(members)
+    assisted = members["assisted_interactions"].sum()
+    assert gold["assisted_interaction_share"] == pytest.approx(
+        assisted / (assisted + members["self_service_interactions"].sum()))

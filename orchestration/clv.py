@@ -61,15 +61,20 @@ def clv_for_warehouse(warehouse: Path, config: ClvConfig, range_end: dt.date | N
                left join warehouse.dim_geography as geography on customer.postcode_key = geography.postcode_key
                where customer.is_current""").to_arrow_table()
         result = customer_clv(transactions, months, as_of, config, customers)
-        con.begin()
-        try:
-            con.execute(f"create schema if not exists {SCHEMA}")
-            for table, frame in ((CLV_TABLE, result.customer_clv), (METRICS_TABLE, result.model_metrics)):
-                con.register("frame", frame)
-                con.execute(f"create or replace table {SCHEMA}.{table} as select * from frame")
-                con.unregister("frame")
-        except BaseException:
-            con.rollback()
-            raise
-        con.commit()
+        replace_tables(con, {CLV_TABLE: result.customer_clv, METRICS_TABLE: result.model_metrics})
     return result
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, object]) -> None:
+    """Create or replace each `marts.<name>` from its frame, all in one transaction."""
+    con.begin()
+    try:
+        con.execute(f"create schema if not exists {SCHEMA}")
+        for table, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f"create or replace table {SCHEMA}.{table} as select * from frame")
+            con.unregister("frame")
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()

@@ -83,6 +83,17 @@ def test_customer_value_models_read_the_warehouse_and_feed_publishing(defs):
     assert defs.resolve_assets_def(clv).op.pool == "crmw_warehouse"
 
 
+def test_segments_run_after_customer_value_and_profitability_and_feed_publishing(defs):
+    graph = defs.resolve_asset_graph()
+    segments, profiles = dg.AssetKey(["models", "customer_segments"]), dg.AssetKey(["models", "segment_profiles"])
+    for key in (segments, profiles):
+        assert graph.get(key).parent_keys == {dg.AssetKey(["models", "customer_clv"]),
+                                              dg.AssetKey(["marts", "customer_profitability"]),
+                                              dg.AssetKey(["warehouse", "fct_transactions"])}
+    assert {segments, profiles} <= graph.get(dg.AssetKey("serving_database")).parent_keys
+    assert defs.resolve_assets_def(segments).op.pool == "crmw_warehouse"
+
+
 def test_identity_resolution_sits_between_the_two_dbt_parts(defs):
     graph = defs.resolve_asset_graph()
     identity = dg.AssetKey(["identity", "customer_identity"])

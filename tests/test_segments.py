@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -17,6 +18,7 @@ from models_ml.segments.rules import (
     rfm_scores,
     segment_profiles,
 )
+from orchestration.segments import PROFILES_TABLE, SEGMENTS_TABLE, segments_for_warehouse
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -170,3 +172,41 @@ def test_customer_segments_and_profiles_sum_to_the_base(rules):
     assisted = members["assisted_interactions"].sum()
     assert gold["assisted_interaction_share"] == pytest.approx(
         assisted / (assisted + members["self_service_interactions"].sum()))
+
+
+def test_segments_for_warehouse_reads_the_window_and_writes_both_tables(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema warehouse")
+        con.execute("""create table marts.customer_clv as select * from (values
+            ('A', date '2025-12-31', 500.0), ('B', date '2025-12-31', 100.0), ('C', date '2025-12-31', -10.0),
+            ('D', date '2025-12-31', 50.0), ('E', date '2025-12-31', 20.0)) t(customer_key, as_of_date, clv)""")
+        con.execute("""create table marts.customer_profitability as select * from (values
+            ('A', 120.00::decimal(18,2), false, 3, 4, 1, 'north', 'urban'),
+            ('B', -30.00::decimal(18,2), true, 1, 0, 2, 'south', 'rural'),
+            ('C', 5.00::decimal(18,2), false, 2, 1, 1, 'north', 'urban'))
+            t(customer_key, profit, is_unprofitable, products_held, assisted_interactions,
+              self_service_interactions, region, geo_segment)""")
+        # A: two purchases on one day and one 13 months back (outside the window); B: one, 300 days ago;
+        # D: one after the as-of date (ignored); E: none.
+        con.execute("""create table warehouse.fct_transactions as select * from (values
+            ('A', date '2025-12-20', 10.00::decimal(18,2)), ('A', date '2025-12-20', 5.00::decimal(18,2)),
+            ('A', date '2024-11-30', 99.00::decimal(18,2)), ('B', date '2025-03-06', 40.00::decimal(18,2)),
+            ('C', date '2025-06-01', -3.00::decimal(18,2)), ('D', date '2026-01-02', 7.00::decimal(18,2)))
+            t(customer_key, occurred_date, amount)""")
+    result = segments_for_warehouse(path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        segments = con.sql(f"select * from marts.{SEGMENTS_TABLE}").df().set_index("customer_key")
+        profiles = con.sql(f"select * from marts.{PROFILES_TABLE}").df()
+    assert len(segments) == 5 and len(profiles) == len(result.profiles)
+    assert segments.loc["A", ["frequency", "monetary", "recency_days"]].tolist() == [1, 15.0, 11.0]
+    assert segments.loc["B", "recency_days"] == 300.0
+    assert segments.loc["D", "frequency"] == 0 and pd.isna(segments.loc["D", "recency_days"])
+    assert pd.isna(segments.loc["E", "profit"]) and segments.loc["E", "region"] == "unknown"
+    # ranks by clv: A, B, D, E, C(negative); 20% of 5 = 1 Platinum, 50% = 2.5 -> B Gold, 80% = 4 -> D, E Iron
+    assert segments["value_tier"].to_dict() == {"A": "Platinum", "B": "Gold", "D": "Iron", "E": "Iron",
+                                                "C": "Lead"}
+    assert segments["treatment"].notna().all()
+    tiers = profiles[profiles["segment_type"] == "value_tier"].set_index("segment")
+    assert tiers["customers"].sum() == 5 and tiers.loc["Platinum", "clv_share"] == pytest.approx(500 / 660)
+    assert tiers.loc["Gold", "profit_total"] == pytest.approx(-30.0)

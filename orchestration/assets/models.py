@@ -15,6 +15,7 @@ import pandas as pd
 from orchestration import progress
 from orchestration.assets.landing import RANGE_END_TAG, WAREHOUSE_POOL
 from orchestration.clv import CLV_TABLE, METRICS_TABLE, SCHEMA, run_clv
+from orchestration.segments import PROFILES_TABLE, SEGMENTS_TABLE, segments_for_warehouse
 from orchestration.settings import Settings
 
 GROUP = "models"
@@ -23,6 +24,11 @@ METRICS_KEY = dg.AssetKey([GROUP, METRICS_TABLE])
 CLV_INPUTS = [dg.AssetKey(["warehouse", name]) for name in
               ("fct_transactions", "fct_customer_month", "dim_customer", "dim_geography")]
 STAGE = "customer value"
+SEGMENTS_KEY = dg.AssetKey([GROUP, SEGMENTS_TABLE])
+PROFILES_KEY = dg.AssetKey([GROUP, PROFILES_TABLE])
+SEGMENT_INPUTS = [CLV_KEY, dg.AssetKey(["marts", "customer_profitability"]),
+                  dg.AssetKey(["warehouse", "fct_transactions"])]
+SEGMENTS_STAGE = "segments"
 
 
 def range_end_of_run(context: dg.AssetExecutionContext) -> dt.date | None:
@@ -86,6 +92,39 @@ def build_customer_clv(settings: Settings) -> dg.AssetsDefinition:
     return customer_value_models
 
 
+def build_customer_segments(settings: Settings) -> dg.AssetsDefinition:
+    descriptions = {
+        SEGMENTS_KEY: f"{SCHEMA}.{SEGMENTS_TABLE}: each customer's value tier, RFM scores and segment and "
+        "treatment, by the rules in seeds/value_tiers.csv, rfm_segments.csv and treatments.csv.",
+        PROFILES_KEY: f"{SCHEMA}.{PROFILES_TABLE}: size, value, profit, CLV, channel mix and products of every "
+        "tier, RFM segment and treatment.",
+    }
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(key, group_name=GROUP, deps=SEGMENT_INPUTS, kinds={"python", "duckdb"}, description=text)
+               for key, text in descriptions.items()],
+        name="customer_segment_rules",
+        pool=WAREHOUSE_POOL,
+    )
+    def customer_segment_rules(context: dg.AssetExecutionContext):
+        progress.report(SEGMENTS_STAGE, 0, 1, "value tiers, RFM segments, treatments")
+        result = segments_for_warehouse(settings.warehouse_path)
+        tiers = result.profiles[result.profiles["segment_type"] == "value_tier"]
+        sizes = {row.segment: int(row.customers) for row in tiers.itertuples()}
+        note = f"{len(result.segments):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+        context.log.info(note)
+        progress.report(SEGMENTS_STAGE, 1, 1, note)
+        yield dg.MaterializeResult(asset_key=SEGMENTS_KEY, metadata={
+            "dagster/row_count": len(result.segments),
+            "tier_sizes": sizes,
+            "tier_clv_shares": {row.segment: round(float(row.clv_share), 6) for row in tiers.itertuples()
+                                if pd.notna(row.clv_share)},
+        })
+        yield dg.MaterializeResult(asset_key=PROFILES_KEY, metadata={"dagster/row_count": len(result.profiles)})
+
+    return customer_segment_rules
+
+
 def build_model_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """Every asset of the `models` group."""
-    return [build_customer_clv(settings)]
+    return [build_customer_clv(settings), build_customer_segments(settings)]

@@ -1,0 +1,96 @@
+"""Value-based segments in the refresh: read customer value (marts.customer_clv), trailing profit
+(marts.customer_profitability) and purchases (warehouse.fct_transactions) from the working warehouse, apply the
+rules of `seeds/value_tiers.csv`, `seeds/rfm_segments.csv` and `seeds/treatments.csv`
+(models_ml.segments.rules), write `marts.customer_segments` and `marts.segment_profiles`, which publish copies
+to the serving database.
+
+The base is every customer of customer_clv, as of its as_of_date; RFM reads the purchases of the
+`profitability_window_months` months (12) up to that day: recency in days since the last purchase day,
+frequency in purchase days, monetary the sum of amounts (refunds negative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from models_ml.segments.rules import (
+    customer_segments,
+    load_rfm_segments,
+    load_treatments,
+    load_value_tiers,
+    segment_profiles,
+)
+from orchestration.clv import CLV_TABLE, SCHEMA, replace_tables
+
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+SEGMENTS_TABLE, PROFILES_TABLE = "customer_segments", "segment_profiles"
+WINDOW_MONTHS = 12  # as dbt var profitability_window_months
+SEGMENT_COLUMNS = (
+    "customer_key", "as_of_date", "value_tier", "tier_rank", "clv_rank", "clv", "profit", "is_negative_value",
+    "is_unprofitable", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment",
+    "treatment", "products_held", "assisted_interactions", "self_service_interactions", "region", "geo_segment",
+)
+
+
+@dataclass(frozen=True)
+class SegmentsResult:
+    segments: pd.DataFrame
+    profiles: pd.DataFrame
+
+
+def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per customer of customer_clv with profit, channel use and purchases over the trailing window."""
+    return con.sql(
+        f"""
+        with value as (
+            select customer_key, as_of_date, clv from {SCHEMA}.{CLV_TABLE}
+        ),
+        as_of as (
+            select max(as_of_date) as as_of_date from value
+        ),
+        purchases as (
+            select transactions.customer_key,
+                   max(transactions.occurred_date) as last_day,
+                   count(distinct transactions.occurred_date) as frequency,
+                   sum(transactions.amount) as monetary
+            from warehouse.fct_transactions as transactions, as_of
+            where transactions.occurred_date <= as_of.as_of_date
+              and transactions.occurred_date > as_of.as_of_date - interval {WINDOW_MONTHS} month
+            group by transactions.customer_key
+        )
+        select value.customer_key, value.as_of_date, value.clv,
+               cast(profit.profit as double) as profit,
+               coalesce(profit.is_unprofitable, false) as is_unprofitable,
+               cast(value.as_of_date - purchases.last_day as double) as recency_days,
+               coalesce(purchases.frequency, 0) as frequency,
+               cast(coalesce(purchases.monetary, 0) as double) as monetary,
+               coalesce(profit.products_held, 0) as products_held,
+               coalesce(profit.assisted_interactions, 0) as assisted_interactions,
+               coalesce(profit.self_service_interactions, 0) as self_service_interactions,
+               coalesce(profit.region, 'unknown') as region,
+               coalesce(profit.geo_segment, 'unknown') as geo_segment
+        from value
+        left join {SCHEMA}.customer_profitability as profit on value.customer_key = profit.customer_key
+        left join purchases on value.customer_key = purchases.customer_key
+        where value.clv is not null
+        """).df()
+
+
+def segments_for_warehouse(warehouse: Path, seeds: Path = SEEDS_DIR) -> SegmentsResult:
+    """Segment the working warehouse's customers and write customer_segments and segment_profiles."""
+    tiers = load_value_tiers(seeds / "value_tiers.csv")
+    rfm = load_rfm_segments(seeds / "rfm_segments.csv")
+    treatments = load_treatments(seeds / "treatments.csv", tiers, rfm)
+    with duckdb.connect(str(warehouse)) as con:
+        base = read_base(con)
+        if base.empty:
+            raise ValueError(f"{SCHEMA}.{CLV_TABLE} has no customer with a clv: nothing to segment")
+        segments = customer_segments(base, tiers, rfm, treatments).reindex(columns=list(SEGMENT_COLUMNS))
+        profiles = segment_profiles(segments)
+        profiles.insert(0, "as_of_date", segments["as_of_date"].iloc[0])
+        replace_tables(con, {SEGMENTS_TABLE: segments, PROFILES_TABLE: profiles})
+    return SegmentsResult(segments, profiles)

@@ -6,7 +6,8 @@ to the serving database.
 
 The base is every customer of customer_clv, as of its as_of_date; RFM reads the purchases of the
 `profitability_window_months` months (12) up to that day: recency in days since the last purchase day,
-frequency in purchase days, monetary the sum of amounts (refunds negative).
+frequency in purchase days, monetary the sum of amounts (refunds negative). No customer value yet gives
+empty tables (the refresh goes on).
 """
 
 from __future__ import annotations
@@ -87,10 +88,8 @@ def segments_for_warehouse(warehouse: Path, seeds: Path = SEEDS_DIR) -> Segments
     treatments = load_treatments(seeds / "treatments.csv", tiers, rfm)
     with duckdb.connect(str(warehouse)) as con:
         base = read_base(con)
-        if base.empty:
-            raise ValueError(f"{SCHEMA}.{CLV_TABLE} has no customer with a clv: nothing to segment")
         segments = customer_segments(base, tiers, rfm, treatments).reindex(columns=list(SEGMENT_COLUMNS))
         profiles = segment_profiles(segments)
-        profiles.insert(0, "as_of_date", segments["as_of_date"].iloc[0])
+        profiles.insert(0, "as_of_date", segments["as_of_date"].max())  # NaT when there is no customer
         replace_tables(con, {SEGMENTS_TABLE: segments, PROFILES_TABLE: profiles})
     return SegmentsResult(segments, profiles)

@@ -210,3 +210,21 @@ def test_segments_for_warehouse_reads_the_window_and_writes_both_tables(tmp_path
     tiers = profiles[profiles["segment_type"] == "value_tier"].set_index("segment")
     assert tiers["customers"].sum() == 5 and tiers.loc["Platinum", "clv_share"] == pytest.approx(500 / 660)
     assert tiers.loc["Gold", "profit_total"] == pytest.approx(-30.0)
+
+
+def test_no_customer_value_yet_writes_empty_tables_rather_than_failing_the_refresh(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema warehouse")
+        con.execute("create table marts.customer_clv (customer_key varchar, as_of_date date, clv double)")
+        con.execute("""create table marts.customer_profitability (customer_key varchar, profit decimal(18,2),
+            is_unprofitable boolean, products_held int, assisted_interactions int, self_service_interactions int,
+            region varchar, geo_segment varchar)""")
+        con.execute("create table warehouse.fct_transactions (customer_key varchar, occurred_date date, "
+                    "amount decimal(18,2))")
+    segments_for_warehouse(path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.sql(f"select count(*) from marts.{SEGMENTS_TABLE}").fetchone() == (0,)
+        assert con.sql(f"select count(*) from marts.{PROFILES_TABLE}").fetchone() == (0,)
+        columns = {r[0] for r in con.sql(f"describe marts.{SEGMENTS_TABLE}").fetchall()}
+    assert {"value_tier", "rfm_segment", "treatment"} <= columns

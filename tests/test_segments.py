@@ -224,7 +224,7 @@ def test_no_customer_value_yet_writes_empty_tables_rather_than_failing_the_refre
                     "amount decimal(18,2))")
     segments_for_warehouse(path)
     with duckdb.connect(str(path), read_only=True) as con:
-        assert con.sql(f"select count(*) from marts.{SEGMENTS_TABLE}").fetchone() == (0,)
-        assert con.sql(f"select count(*) from marts.{PROFILES_TABLE}").fetchone() == (0,)
+        assert con.sql(f"select count(*) from marts.{SEGMENTS_TABLE}").fetchall() == [(0,)]
+        assert con.sql(f"select count(*) from marts.{PROFILES_TABLE}").fetchall() == [(0,)]
         columns = {r[0] for r in con.sql(f"describe marts.{SEGMENTS_TABLE}").fetchall()}
     assert {"value_tier", "rfm_segment", "treatment"} <= columns

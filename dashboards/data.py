@@ -26,7 +26,7 @@ PII_COLUMNS = ("first_name", "last_name", "date_of_birth", "email", "phone", "na
 PROFILE_COLUMNS = ("customer_key", "source_system", "source_customer_id", "gender", "region", "country",
                    "has_sentinel_birth_date", "has_invalid_email", "is_id_only", "valid_from")
 # Tables other engineers are building; pages show "not built yet" until they are published.
-FUTURE_TABLES = ("customer_clv", "model_metrics", "customer_segments")
+FUTURE_TABLES = ("customer_clv", "model_metrics", "customer_segments", "segment_profiles")
 # Columns of a target list; PII columns are appended for roles that may see them.
 TARGET_COLUMNS = ("customer_key", "profit_decile", "profit", "revenue", "cost_to_serve", "products_held", "region",
                   "geo_segment")
@@ -206,6 +206,17 @@ class ServingData:
 
     def segments(self) -> pd.DataFrame:
         return self.frame("select * from marts.profitability_by_segment order by dimension, segment")
+
+    def segment_profiles(self, segment_type: str) -> pd.DataFrame | None:
+        """Profiles of one kind of value-based segment (value_tier, rfm_segment, treatment), largest CLV first;
+        None while segment_profiles is not published."""
+        table = self.find("segment_profiles")
+        if table is None:
+            return None
+        return self.frame(
+            f"""select segment, customers, customer_share, clv_total, clv_share, clv_mean, profit_total,
+                       profit_share, profit_mean, unprofitable_share, assisted_interaction_share, products_held_mean
+                from {table} where segment_type = ? order by clv_total desc, segment""", [segment_type])
 
     def marketing_spend(self) -> pd.DataFrame:
         return self.frame("select * from marts.marketing_spend_by_purpose order by month_start, purpose")

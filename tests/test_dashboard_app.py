@@ -252,3 +252,28 @@ def test_tables_built_later_show_up_once_published(tmp_path):
     client = client_for(create_app(settings, "t" * 32, users), "eve")
     assert "Total CLV" in page(client, "/") and "151" in page(client, "/")
     assert "needs the published model_metrics table" not in page(client, "/pipeline")
+
+
+SEGMENT_SQL = """
+    create table marts.customer_segments as
+    select 'K01' as customer_key, date '2025-12-31' as as_of_date, 'Platinum' as value_tier;
+    create table marts.segment_profiles as select * from (values
+        ('value_tier', 'Platinum', 2, 0.1, 900.0, 0.75, 450.0, 2800.0, 0.2, 1400.0, 0.0, 0.25, 2.5),
+        ('value_tier', 'Lead', 18, 0.9, 300.0, 0.25, 16.7, 11200.0, 0.8, 622.2, 0.0, 0.5, 1.5),
+        ('rfm_segment', 'Can''t Lose Them', 20, 1.0, 1200.0, 1.0, 60.0, 14000.0, 1.0, 700.0, 0.0, 0.4, 2.0),
+        ('treatment', 'win back', 20, 1.0, 1200.0, 1.0, 60.0, 14000.0, 1.0, 700.0, 0.0, 0.4, 2.0))
+        t(segment_type, segment, customers, customer_share, clv_total, clv_share, clv_mean, profit_total,
+          profit_share, profit_mean, unprofitable_share, assisted_interaction_share, products_held_mean);
+"""
+
+
+def test_segments_page_shows_published_segment_profiles(tmp_path):
+    settings = build_serving(tmp_path, SEGMENT_SQL)
+    add_user(users_path(settings.home), "ann", "analyst", "ann-password")
+    client = client_for(create_app(settings, "s" * 32, users_path(settings.home)), "ann")
+    text = page(client, "/segments")
+    assert "needs the published customer_segments table" not in text
+    assert all(name in text for name in ("seg-value_tier", "seg-rfm_segment", "seg-treatment"))
+    # largest CLV first, shares as percentages
+    assert text.index("Platinum") < text.index("Lead") and "75.0%" in text and "Can't Lose Them" in text
+    assert ServingData(settings).segment_profiles("no such type").empty

@@ -1,16 +1,21 @@
-"""Segments: revenue and profit by region and geodemographic segment today; value-based segments, their
-profiles and the CLV distribution land here when their tables are published."""
+"""Segments: revenue and profit by region and geodemographic segment; profiles of the value tiers, RFM
+segments and treatments once segment_profiles is published; the CLV distribution still to come."""
 
 from __future__ import annotations
 
 from dash import html
 
 from dashboards import figures
-from dashboards.components import graph, not_built, section
+from dashboards.components import graph, not_built, section, table
 from dashboards.data import ServingData
 
 PATH = "/segments"
 TITLE = "Segments"
+
+
+SEGMENT_TYPES = (("value_tier", "Value tiers (customer pyramid)"), ("rfm_segment", "RFM segments"),
+                 ("treatment", "Treatments"))
+SHARES = ("customer_share", "clv_share", "profit_share", "unprofitable_share", "assisted_interaction_share")
 
 
 def _future(data: ServingData) -> html.Div:
@@ -18,9 +23,15 @@ def _future(data: ServingData) -> html.Div:
     if data.find("customer_segments") is None:
         notes.append(not_built("Value-based segments, profiles and migration",
                                "needs the published customer_segments table (segmentation model)"))
+    else:
+        for segment_type, title in SEGMENT_TYPES:
+            profiles = data.segment_profiles(segment_type)
+            if profiles is not None:
+                notes += [html.H4(title), table(profiles, f"seg-{segment_type}",
+                                                {c: "share" for c in SHARES})]
     if data.find("customer_clv") is None:
         notes.append(not_built("CLV distribution", "needs the published customer_clv table (CLV model)"))
-    return html.Div(notes or [html.P("Segment and CLV tables are published; their views are still to be added.")])
+    return html.Div(notes)
 
 
 def layout(data: ServingData, role: str) -> html.Div:

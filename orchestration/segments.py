@@ -7,7 +7,8 @@ to the serving database.
 The base is every customer of customer_clv, as of its as_of_date; RFM reads the purchases of the
 `profitability_window_months` months (12) up to that day: recency in days since the last purchase day,
 frequency in purchase days, monetary the sum of amounts (refunds negative). No customer value yet gives
-empty tables (the refresh goes on).
+empty tables (the refresh goes on). Behavioural clusters (models_ml.segments.clusters) are matched to the
+previous run's centroids in `marts.behaviour_centroids`, which this run then replaces.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from models_ml.segments.clusters import cluster_customers
 from models_ml.segments.rules import (
+    PROFILE_DIMENSIONS,
     customer_segments,
     load_rfm_segments,
     load_treatments,
@@ -28,12 +32,16 @@ from models_ml.segments.rules import (
 from orchestration.clv import CLV_TABLE, SCHEMA, replace_tables
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
-SEGMENTS_TABLE, PROFILES_TABLE = "customer_segments", "segment_profiles"
+SEGMENTS_TABLE, PROFILES_TABLE, CENTROIDS_TABLE = "customer_segments", "segment_profiles", "behaviour_centroids"
+# Behavioural clusters: k in this range (inclusive) by silhouette, fixed seed; below MIN_CLUSTERED customers
+# there are no clusters (behaviour_segment stays empty and the previous centroids are kept).
+CLUSTER_K_RANGE, CLUSTER_SEED, MIN_CLUSTERED = (3, 8), 42, 100
 WINDOW_MONTHS = 12  # as dbt var profitability_window_months
 SEGMENT_COLUMNS = (
     "customer_key", "as_of_date", "value_tier", "tier_rank", "clv_rank", "clv", "profit", "is_negative_value",
     "is_unprofitable", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment",
-    "treatment", "products_held", "assisted_interactions", "self_service_interactions", "region", "geo_segment",
+    "treatment", "behaviour_segment_id", "behaviour_segment", "products_held", "assisted_interactions",
+    "self_service_interactions", "region", "geo_segment",
 )
 
 
@@ -81,6 +89,33 @@ def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """).df()
 
 
+def behaviour_features(base: pd.DataFrame) -> pd.DataFrame:
+    """Features the clusters see, per customer: assisted share of interactions, products held, and on a
+    signed log scale (log(1 + |x|) with x's sign) purchase days, spend, profit and interactions."""
+    interactions = base["assisted_interactions"] + base["self_service_interactions"]
+
+    def signed_log(x: pd.Series) -> np.ndarray:
+        values = x.to_numpy(dtype=float)
+        return np.sign(values) * np.log1p(np.abs(values))
+
+    return pd.DataFrame({
+        "assisted_share": np.where(interactions > 0, base["assisted_interactions"] / interactions.where(
+            interactions > 0, 1), 0.0),
+        "products_held": base["products_held"].astype(float),
+        "purchase_days": signed_log(base["frequency"]),
+        "spend": signed_log(base["monetary"]),
+        "profit": signed_log(base["profit"].fillna(0.0)),
+        "interactions": signed_log(interactions),
+    }).set_axis(base["customer_key"].to_numpy())
+
+
+def _previous_centroids(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    try:
+        return con.sql(f"select * from {SCHEMA}.{CENTROIDS_TABLE}").df().set_index("cluster_id")
+    except duckdb.CatalogException:
+        return None
+
+
 def segments_for_warehouse(warehouse: Path, seeds: Path = SEEDS_DIR) -> SegmentsResult:
     """Segment the working warehouse's customers and write customer_segments and segment_profiles."""
     tiers = load_value_tiers(seeds / "value_tiers.csv")
@@ -88,8 +123,20 @@ def segments_for_warehouse(warehouse: Path, seeds: Path = SEEDS_DIR) -> Segments
     treatments = load_treatments(seeds / "treatments.csv", tiers, rfm)
     with duckdb.connect(str(warehouse)) as con:
         base = read_base(con)
-        segments = customer_segments(base, tiers, rfm, treatments).reindex(columns=list(SEGMENT_COLUMNS))
-        profiles = segment_profiles(segments)
+        segments = customer_segments(base, tiers, rfm, treatments)
+        tables, dimensions = {}, PROFILE_DIMENSIONS
+        if len(base) >= MIN_CLUSTERED:
+            clusters = cluster_customers(behaviour_features(base), CLUSTER_K_RANGE, CLUSTER_SEED,
+                                         _previous_centroids(con))
+            ids = clusters.assignments.reindex(segments["customer_key"].to_numpy()).to_numpy()
+            labels = clusters.centroids.index.astype(str) + ": " + clusters.centroids["cluster_name"]
+            segments["behaviour_segment_id"] = ids
+            segments["behaviour_segment"] = pd.Series(labels.to_numpy(), index=clusters.centroids.index)[ids].to_numpy()
+            dimensions = (*PROFILE_DIMENSIONS, "behaviour_segment")
+            tables[CENTROIDS_TABLE] = clusters.centroids.reset_index().assign(
+                as_of_date=segments["as_of_date"].max())
+        segments = segments.reindex(columns=list(SEGMENT_COLUMNS))
+        profiles = segment_profiles(segments, dimensions)
         profiles.insert(0, "as_of_date", segments["as_of_date"].max())  # NaT when there is no customer
-        replace_tables(con, {SEGMENTS_TABLE: segments, PROFILES_TABLE: profiles})
+        replace_tables(con, {SEGMENTS_TABLE: segments, PROFILES_TABLE: profiles, **tables})
     return SegmentsResult(segments, profiles)

@@ -228,3 +228,36 @@ def test_no_customer_value_yet_writes_empty_tables_rather_than_failing_the_refre
         assert con.sql(f"select count(*) from marts.{PROFILES_TABLE}").fetchall() == [(0,)]
         columns = {r[0] for r in con.sql(f"describe marts.{SEGMENTS_TABLE}").fetchall()}
     assert {"value_tier", "rfm_segment", "treatment"} <= columns
+
+
+def test_behaviour_clusters_keep_their_ids_when_the_warehouse_is_segmented_again(tmp_path):
+    # 150 customers in three behaviours: branch-heavy one-product, digital many-product, big spenders
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema warehouse")
+        con.execute("""create table marts.customer_clv as
+            select 'c' || lpad(i::varchar, 3, '0') as customer_key, date '2025-12-31' as as_of_date,
+                   (i * 37 % 101)::double as clv from range(150) t(i)""")
+        con.execute("""create table marts.customer_profitability as
+            select 'c' || lpad(i::varchar, 3, '0') as customer_key, (i % 3 * 100 - 50 + i % 7)::decimal(18,2)
+                       as profit, false as is_unprofitable, (1 + 3 * (i % 3 = 1)::int + i % 2)::int as products_held,
+                   (case i % 3 when 0 then 20 else 1 end + i % 4)::int as assisted_interactions,
+                   (case i % 3 when 1 then 30 else 2 end + i % 5)::int as self_service_interactions,
+                   'north' as region, 'urban' as geo_segment
+            from range(150) t(i)""")
+        con.execute("""create table warehouse.fct_transactions as
+            select 'c' || lpad(i::varchar, 3, '0') as customer_key, date '2025-12-31' - (j * 11)::int as occurred_date,
+                   (case i % 3 when 2 then 900 else 20 end + i % 13)::decimal(18,2) as amount
+            from range(150) t(i), range(1 + i % 3 * 4) s(j)""")
+    first = segments_for_warehouse(path).segments.set_index("customer_key")
+    with duckdb.connect(str(path), read_only=True) as con:
+        centroids = con.sql("select * from marts.behaviour_centroids").df()
+    second = segments_for_warehouse(path).segments.set_index("customer_key")
+    assert first["behaviour_segment_id"].notna().all() and len(centroids) >= 3
+    assert second["behaviour_segment_id"].equals(first["behaviour_segment_id"])
+    assert second["behaviour_segment"].equals(first["behaviour_segment"])
+    # each planted behaviour is one cluster (or split), never mixed with another
+    planted = pd.Series([int(k[1:]) % 3 for k in first.index], index=first.index)
+    assert (pd.crosstab(first["behaviour_segment_id"], planted) > 0).sum(axis=1).max() == 1
+    profiles = segment_profiles(first.reset_index(), ("behaviour_segment",))
+    assert profiles["customers"].sum() == 150

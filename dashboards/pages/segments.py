@@ -14,7 +14,7 @@ TITLE = "Segments"
 
 
 SEGMENT_TYPES = (("value_tier", "Value tiers (customer pyramid)"), ("rfm_segment", "RFM segments"),
-                 ("treatment", "Treatments"))
+                 ("treatment", "Treatments"), ("behaviour_segment", "Behavioural segments"))
 SHARES = ("customer_share", "clv_share", "profit_share", "unprofitable_share", "assisted_interaction_share")
 
 
@@ -26,7 +26,7 @@ def _future(data: ServingData) -> html.Div:
     else:
         for segment_type, title in SEGMENT_TYPES:
             profiles = data.segment_profiles(segment_type)
-            if profiles is not None:
+            if profiles is not None and not profiles.empty:
                 notes += [html.H4(title), table(profiles, f"seg-{segment_type}",
                                                 {c: "share" for c in SHARES})]
     if data.find("customer_clv") is None:

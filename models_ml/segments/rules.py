@@ -270,13 +270,14 @@ def customer_segments(customers: pd.DataFrame, tiers: pd.DataFrame, rfm_rules: p
 PROFILE_DIMENSIONS = ("value_tier", "rfm_segment", "treatment")
 
 
-def segment_profiles(segments: pd.DataFrame) -> pd.DataFrame:
-    """One row per (segment_type, segment) for tiers, RFM segments and treatments: size and shares of the base
-    (customers, CLV, profit), averages, channel mix (assisted share of interactions) and products held.
+def segment_profiles(segments: pd.DataFrame, dimensions: tuple[str, ...] = PROFILE_DIMENSIONS) -> pd.DataFrame:
+    """One row per (segment_type, segment) for each of ``dimensions`` (columns of ``segments``): size and
+    shares of the base (customers, CLV, profit), averages, channel mix (assisted share of interactions) and
+    products held.
 
     Shares are of the base's total (a negative total gives a negative share; a zero total an empty share)."""
     parts = []
-    for dimension in PROFILE_DIMENSIONS:
+    for dimension in dimensions:
         parts.append(f"""
             select '{dimension}' as segment_type, {dimension} as segment,
                    count(*) as customers,

@@ -15,7 +15,7 @@ import pandas as pd
 from orchestration import progress
 from orchestration.assets.landing import RANGE_END_TAG, WAREHOUSE_POOL
 from orchestration.clv import CLV_TABLE, METRICS_TABLE, SCHEMA, run_clv
-from orchestration.segments import PROFILES_TABLE, SEGMENTS_TABLE, segments_for_warehouse
+from orchestration.segments import CENTROIDS_TABLE, PROFILES_TABLE, SEGMENTS_TABLE, segments_for_warehouse
 from orchestration.settings import Settings
 
 GROUP = "models"
@@ -95,7 +95,8 @@ def build_customer_clv(settings: Settings) -> dg.AssetsDefinition:
 def build_customer_segments(settings: Settings) -> dg.AssetsDefinition:
     descriptions = {
         SEGMENTS_KEY: f"{SCHEMA}.{SEGMENTS_TABLE}: each customer's value tier, RFM scores and segment and "
-        "treatment, by the rules in seeds/value_tiers.csv, rfm_segments.csv and treatments.csv.",
+        "treatment, by the rules in seeds/value_tiers.csv, rfm_segments.csv and treatments.csv, and behavioural "
+        f"cluster (centroids in {SCHEMA}.{CENTROIDS_TABLE}, matched to the previous run's).",
         PROFILES_KEY: f"{SCHEMA}.{PROFILES_TABLE}: size, value, profit, CLV, channel mix and products of every "
         "tier, RFM segment and treatment.",
     }

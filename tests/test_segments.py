@@ -65,10 +65,15 @@ def test_rfm_quintiles_ties_share_a_score_and_no_purchase_scores_one():
     })
     out = rfm_scores(purchases).set_index("customer_key")
     assert out["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
-    # frequency 4 twice at ascending ranks 3 and 4: both take rank 3 -> score 2
+    # frequency 4 twice at ascending positions 3 and 4: both count 4 customers at or below -> ceil(2.0) = 2
     assert out["f_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert out.loc["k6", "f_score"] == out.loc["k7", "f_score"] == 2
     assert out["m_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    # a big tie at the top takes the top score; at the bottom the bottom one
+    tied = rfm_scores(purchases.assign(recency_days=[0, 0, 0, 0, 0, 0, 0, 3, 5, None],
+                                       frequency=[0, 0, 0, 0, 0, 0, 1, 2, 3, 4]))
+    assert tied["r_score"].tolist() == [5, 5, 5, 5, 5, 5, 5, 2, 1, 1]
+    assert tied["f_score"].tolist() == [3, 3, 3, 3, 3, 3, 4, 4, 5, 5]
 
 
 def test_rfm_first_match_wins(rules):

@@ -7,9 +7,9 @@ functions that apply them run DuckDB SQL over the input frames (no per-customer 
 - Value tiers: customers ranked by CLV (highest first; ties by trailing profit, then customer_key), a customer
   at rank r of n takes the first tier whose `cumulative_share` * n >= r; every customer with negative expected
   value (clv < 0) takes the tier marked `takes_negative_value` whatever its rank.
-- RFM scores 1..5: score = 1 + floor(5 (rank - 1) / n), rank ascending in the measure (recency: most recent
-  last), tied values share the lower rank, so ties get the same score. A customer with no purchase has recency
-  score 1 and frequency and monetary at the bottom.
+- RFM scores 1..5: score = ceil(5 c / n), c the number of customers whose measure is at most the customer's
+  (recency: as recent or less), so tied values get the same score, the one of the tie's last position (bank
+  customers with a purchase on the as-of day all score 5). A customer with no purchase is the least recent.
 - RFM segment: the first rule (by `priority`) whose score ranges hold all three scores; the rules must cover
   every one of the 125 score combinations.
 - Treatment: the first rule (by `priority`) matching tier and segment, `*` matching any; the rules must cover
@@ -211,13 +211,10 @@ def rfm_scores(purchases: pd.DataFrame) -> pd.DataFrame:
     return _sql(
         """
         select customer_key, recency_days, frequency, monetary,
-               1 + floor(5 * (rank() over (order by recency_days desc nulls first) - 1) / count(*) over ())::int
-                   as r_score,
-               1 + floor(5 * (rank() over (order by coalesce(frequency, 0)) - 1) / count(*) over ())::int
-                   as f_score,
-               1 + floor(5 * (rank() over (order by coalesce(monetary, 0)) - 1) / count(*) over ())::int
-                   as m_score
-        from purchases
+               (5 * count(*) over (order by recency_days desc nulls first) + n - 1) // n as r_score,
+               (5 * count(*) over (order by coalesce(frequency, 0)) + n - 1) // n as f_score,
+               (5 * count(*) over (order by coalesce(monetary, 0)) + n - 1) // n as m_score
+        from purchases, (select count(*) as n from purchases) as base
         order by customer_key
         """, purchases=purchases)
 

@@ -52,7 +52,8 @@ class SegmentsResult:
 
 
 def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per customer of customer_clv with profit, channel use and purchases over the trailing window."""
+    """One row per customer of customer_clv with profit, channel use and purchases over the trailing window,
+    in customer_key order (k-means starts depend on the row order)."""
     return con.sql(
         f"""
         with value as (
@@ -86,6 +87,7 @@ def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         left join {SCHEMA}.customer_profitability as profit on value.customer_key = profit.customer_key
         left join purchases on value.customer_key = purchases.customer_key
         where value.clv is not null
+        order by value.customer_key
         """).df()
 
 

@@ -49,8 +49,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(settings.warehouse_path))
+    return settings.connect_warehouse()
 
 
 def _load(settings: Settings, date_from: dt.date | None, date_to: dt.date | None) -> bool:

@@ -35,6 +35,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env.update(
         CRMW_WAREHOUSE_PATH=str(settings.warehouse_path),
         CRMW_DBT_THREADS=str(settings.dbt.threads),
+        CRMW_DUCKDB_MEMORY_LIMIT=settings.warehouse.memory_limit,
         DBT_TARGET_PATH=str(settings.dbt_target_dir),
         DBT_LOG_PATH=str(settings.home / "logs"),
         DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),

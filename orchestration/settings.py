@@ -33,6 +33,19 @@ class DbtSettings:
 
 
 @dataclass(frozen=True)
+class WarehouseSettings:
+    """The working DuckDB warehouse."""
+
+    # DuckDB's memory limit for the loads and dbt ("" = DuckDB's default, 80% of RAM). Beyond it DuckDB
+    # evicts cached pages and spills to disk; without it its buffer pool keeps a large warehouse cached.
+    memory_limit: str = "6GB"
+
+    def __post_init__(self) -> None:
+        if self.memory_limit and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", self.memory_limit):
+            raise ValueError(f"memory_limit = {self.memory_limit!r} is not a size such as \"6GB\" or \"512MB\"")
+
+
+@dataclass(frozen=True)
 class RefreshSettings:
     schedule: str = "02:00"  # local time of day of the nightly refresh, HH:MM (24-hour)
     timezone: str = "local"  # IANA zone name, or "local" for this machine's zone
@@ -135,6 +148,7 @@ class Settings:
     config_path: Path
     demo: DemoSettings = field(default_factory=DemoSettings)
     dbt: DbtSettings = field(default_factory=DbtSettings)
+    warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     refresh: RefreshSettings = field(default_factory=RefreshSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     clv: ClvSettings = field(default_factory=ClvSettings)
@@ -152,6 +166,14 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse" / "crm.duckdb"
+
+    def connect_warehouse(self, read_only: bool = False):
+        """A connection to the working warehouse with the configured memory limit."""
+        import duckdb
+
+        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        config = {"memory_limit": self.warehouse.memory_limit} if self.warehouse.memory_limit else {}
+        return duckdb.connect(str(self.warehouse_path), read_only=read_only, config=config)
 
     @property
     def serving_path(self) -> Path:
@@ -219,8 +241,8 @@ def load_settings(home: str | os.PathLike | None = None) -> Settings:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
-    sections = {"demo": DemoSettings, "dbt": DbtSettings, "refresh": RefreshSettings, "identity": IdentitySettings,
-                "clv": ClvSettings}
+    sections = {"demo": DemoSettings, "dbt": DbtSettings, "warehouse": WarehouseSettings,
+                "refresh": RefreshSettings, "identity": IdentitySettings, "clv": ClvSettings}
     for name in raw:
         if name not in sections:
             raise ConfigError(f"{config_path}: unknown section [{name}]; known: {', '.join(sections)}")

@@ -61,11 +61,23 @@ def test_clv_settings_default_and_override(tmp_path, monkeypatch):
     assert (clv.horizon_days, clv.annual_discount_rate) == (180, 0.0)
 
 
+def test_warehouse_connections_take_the_memory_limit(tmp_path, monkeypatch):
+    settings = load_settings()
+    with settings.connect_warehouse() as con:  # default 6GB, which DuckDB shows in GiB
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("5.5 GiB",)
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('[warehouse]\nmemory_limit = "512MB"\n', encoding="utf-8")
+    monkeypatch.setenv("CRMW_CONFIG", str(cfg))
+    with load_settings().connect_warehouse() as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("488.2 MiB",)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("[demo]\ncustomer = 5\n", "unknown key [demo].customer"),
         ("[demos]\n", "unknown section [demos]"),
+        ('[warehouse]\nmemory_limit = "lots"\n', "[warehouse].memory_limit = 'lots' is not a size"),
         ('[demo]\ncustomers = "many"\n', "[demo].customers must be int, got str"),
         ('[demo]\nstart = "1/1/2024"\n', "[demo].start = '1/1/2024' is not a YYYY-MM-DD date"),
         ("[demo\n", "crmw.toml"),

@@ -147,7 +147,7 @@ def _dbt_part(settings: Settings, project: DbtProject, name: str, select: str, e
     def dbt_part(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator:
         # The profile reads the warehouse path and threads from the environment (profiles.yml).
         env = dbt_env(settings)
-        os.environ.update({k: env[k] for k in ("CRMW_WAREHOUSE_PATH", "CRMW_DBT_THREADS")})
+        os.environ.update({k: env[k] for k in ("CRMW_WAREHOUSE_PATH", "CRMW_DBT_THREADS", "CRMW_DUCKDB_MEMORY_LIMIT")})
         settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # seeds may run before any load
         # Only the tests whose models are all built by this part or before it ("buildable"), so a test never
         # reads a model a later part (or, in an asset backfill that splits dbt across runs, another run)

@@ -53,8 +53,7 @@ def landing_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
 def connect_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A read-write connection to the working warehouse. A lock held by another process raises
     duckdb.IOException, which the retry policy treats as transient."""
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(settings.warehouse_path))
+    return settings.connect_warehouse()
 
 
 def forget_deliveries_after(con: duckdb.DuckDBPyConnection, day: dt.date) -> int:

@@ -48,12 +48,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    return settings.connect_warehouse()
-
-
 def _load(settings: Settings, date_from: dt.date | None, date_to: dt.date | None) -> bool:
-    with _connect(settings) as con:
+    with settings.connect_warehouse() as con:
         report = load_landing(con, settings.landing_dir, date_from, date_to, progress=_say)
     _say(
         f"load: {report.files_loaded} files loaded, {report.files_unchanged} unchanged, "

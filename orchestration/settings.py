@@ -167,13 +167,13 @@ class Settings:
     def warehouse_path(self) -> Path:
         return self.home / "warehouse" / "crm.duckdb"
 
-    def connect_warehouse(self, read_only: bool = False):
-        """A connection to the working warehouse with the configured memory limit."""
+    def connect_warehouse(self):
+        """A read-write connection to the working warehouse with the configured memory limit."""
         import duckdb
 
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         config = {"memory_limit": self.warehouse.memory_limit} if self.warehouse.memory_limit else {}
-        return duckdb.connect(str(self.warehouse_path), read_only=read_only, config=config)
+        return duckdb.connect(str(self.warehouse_path), config=config)
 
     @property
     def serving_path(self) -> Path:

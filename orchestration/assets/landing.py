@@ -50,12 +50,6 @@ def landing_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def connect_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to the working warehouse. A lock held by another process raises
-    duckdb.IOException, which the retry policy treats as transient."""
-    return settings.connect_warehouse()
-
-
 def forget_deliveries_after(con: duckdb.DuckDBPyConnection, day: dt.date) -> int:
     """Take deliveries after `day` out of the raw layer (they stay in the landing folder), so the warehouse
     holds what it knew on `day`. Their load-log rows stop being current, so a later refresh loads them
@@ -253,7 +247,8 @@ def build_landing_loads(settings: Settings, partitions_def: dg.DailyPartitionsDe
                 progress.report("load", done, total, parts[1])
 
         try:
-            with connect_warehouse(settings) as con:
+            # A lock held by another process raises duckdb.IOException: the retry policy treats it as transient.
+            with settings.connect_warehouse() as con:
                 forgotten = forget_deliveries_after(con, last_day) if config.as_of else 0
                 if forgotten:
                     context.log.info(f"set aside {forgotten} files delivered after {last_day} (as of {last_day})")

@@ -200,6 +200,11 @@ class Settings:
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def audit_log_path(self) -> Path:
+        # Who viewed and exported what (SQLite, like the refresh log: the dashboards and the CLI append).
+        return self.home / "status" / "audit_log.sqlite"
+
 
 class ConfigError(ValueError):
     """A settings file that cannot be used; the message names the file and key."""

@@ -16,11 +16,10 @@ purchases over h (BG/NBD fitted on the data up to the feature cut-off). The choi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
-from pathlib import Path
 
 import pandas as pd
+from clv_fit import cdnow_file  # bench/ is on the path of a bench script
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
@@ -35,12 +34,8 @@ SEED = 42
 
 
 def cdnow_days() -> pd.DataFrame:
-    spec = importlib.util.find_spec("lifetimes")
-    if spec is None:
-        raise SystemExit("install the dev extra (lifetimes==0.11.3) for the CDNOW files")
-    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_sample.txt"
-    frame = pd.read_csv(path, sep=r"\s+", header=None, names=["master_id", "customer_id", "date", "cds", "value"],
-                        dtype={"date": str})
+    frame = pd.read_csv(cdnow_file("CDNOW_sample.txt"), sep=r"\s+", header=None,
+                        names=["master_id", "customer_id", "date", "cds", "value"], dtype={"date": str})
     return purchase_days(frame, "customer_id", "date", value_col=None)
 
 

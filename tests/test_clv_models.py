@@ -391,6 +391,10 @@ def test_credibility_spend_without_heterogeneity_gives_everyone_the_mean():
     model = CredibilitySpend().fit(rows)
     assert model.tau2_ == 0 and model.k_ == np.inf
     np.testing.assert_allclose(model.predict(rows), 11.0)
+    # No spread within customers (k = 0): each repeat buyer keeps their own mean, the others get mu.
+    model = CredibilitySpend().fit(CREDIBILITY_ROWS.assign(monetary_variance=0.0))
+    assert model.k_ == 0 and model.mu_ == pytest.approx(155 / 3)
+    np.testing.assert_allclose(model.predict(CREDIBILITY_ROWS), [15.0, 40.0, 100.0, 155 / 3])
 
 
 def test_credibility_spend_rejects_bad_rows_and_needs_repeat_buyers():

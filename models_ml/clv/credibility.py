@@ -13,7 +13,7 @@ moments from the repeat purchases:
 - tau2, the variance of the customers' true mean spend: (sum x (zbar - zw)^2 - (n - 1) sigma2) /
   (X - sum x^2 / X), with X = sum x and zw = sum x zbar / X the purchase-weighted mean (0 when negative:
   no heterogeneity shows, every customer gets mu);
-- mu, the population mean spend: the credibility-weighted mean sum w zbar / sum w.
+- mu, the population mean spend: the credibility-weighted mean sum w zbar / sum w (zw when tau2 = 0).
 
 Gamma-Gamma's prediction has the same form, w = p x / (p x + q - 1) and mu = p gamma / (q - 1); this
 estimator needs only finite variances in the sample, not a finite mean of the fitted mixing distribution.
@@ -71,7 +71,10 @@ class CredibilitySpend(BaseEstimator):
         return credibility * np.where(x > 0, zbar, 0.0) + (1 - credibility) * self.mu_
 
     def _credibility(self, x: np.ndarray) -> np.ndarray:
-        return x / (x + self.k_) if np.isfinite(self.k_) else np.zeros_like(x)
+        if not np.isfinite(self.k_):
+            return np.zeros_like(x)
+        with np.errstate(invalid="ignore"):  # k = 0 (no spread within customers): own mean, weight 1
+            return np.where(x > 0, x / (x + self.k_), 0.0)
 
     @staticmethod
     def _read(X) -> list[np.ndarray]:

@@ -265,7 +265,8 @@ def tiny_transactions() -> pd.DataFrame:
 def test_rfm_summary_exact_values(tiny_transactions):
     summary = rfm_summary(tiny_transactions, "2024-01-15")
     expected = pd.DataFrame(
-        {"frequency": [2, 0], "recency": [9.0, 0.0], "T": [14.0, 10.0], "monetary_value": [45.0, 0.0]},
+        {"frequency": [2, 0], "recency": [9.0, 0.0], "T": [14.0, 10.0], "monetary_value": [45.0, 0.0],
+         "monetary_variance": [1250.0, 0.0]},  # A's repeat days: 20 and 70
         index=pd.Index(["A", "B"], name="customer_id"),
     )
     pd.testing.assert_frame_equal(summary, expected)
@@ -282,7 +283,7 @@ def test_rfm_summary_reads_nothing_after_the_cutoff(tiny_transactions):
     moved.loc[7, "date"] = "2024-01-15 23:59"  # C arrives on the cut-off day itself: now counted
     after = rfm_summary(moved, "2024-01-15")
     pd.testing.assert_frame_equal(after.loc[["A", "B"]], before)
-    assert after.loc["C"].tolist() == [0, 0.0, 0.0, 0.0]
+    assert after.loc["C"].tolist() == [0, 0.0, 0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize(
@@ -406,3 +407,13 @@ def test_credibility_spend_rejects_bad_rows_and_needs_repeat_buyers():
         CredibilitySpend().fit(CREDIBILITY_ROWS.assign(frequency=0))
     with pytest.raises(ValueError, match="two or more repeat purchases"):
         CredibilitySpend().fit(CREDIBILITY_ROWS.assign(frequency=[1, 1, 1, 0]))
+
+
+def test_credibility_spend_agrees_with_gamma_gamma_where_that_has_a_mean(cdnow_rfm):
+    """CDNOW's 946 repeat buyers (q = 3.74): both shrink towards about the same population mean (35.17 and
+    36.58) and rank the buyers alike."""
+    gamma_gamma, credibility = GammaGamma().fit(cdnow_rfm), CredibilitySpend().fit(cdnow_rfm)
+    population = gamma_gamma.p_ * gamma_gamma.gamma_ / (gamma_gamma.q_ - 1)
+    assert credibility.mu_ == pytest.approx(population, rel=0.05)
+    repeat = cdnow_rfm["frequency"] > 0
+    assert np.corrcoef(gamma_gamma.predict(cdnow_rfm)[repeat], credibility.predict(cdnow_rfm)[repeat])[0, 1] > 0.9

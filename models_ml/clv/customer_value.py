@@ -5,7 +5,8 @@ Three models forecast next-horizon profit:
 
 - ``bgnbd_gamma_gamma``: BG/NBD purchases x Gamma-Gamma value per purchase x the gross margin (1 - direct
   cost / revenue over the trailing year, all customers), minus the customer's indirect costs (cost to serve,
-  servicing, marketing) continuing at their trailing monthly rate.
+  servicing, marketing) continuing at their trailing monthly rate. When Gamma-Gamma has no finite mean spend
+  (q <= 1), the value per purchase is the credibility mean spend (models_ml.clv.credibility).
 - ``hist_gradient_boosting``: scikit-learn's HistGradientBoostingRegressor trained time-honestly: features as
   of T-k, label = profit per month over the k complete months (T-k, T], applied to features as of T; the
   BG/NBD and Gamma-Gamma outputs are among the features.

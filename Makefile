@@ -38,6 +38,7 @@ lint: install
 
 bench: install  ## benchmarks outside the test suite (timings on a shared machine are noisy)
 	$(BIN)/python bench/clv_fit.py
+	$(BIN)/python bench/clv_cdnow_backtest.py
 	$(BIN)/python bench/identity.py --customers 100000
 
 clean:  ## remove the venv and all state under .crmw/

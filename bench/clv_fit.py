@@ -25,13 +25,18 @@ CALIBRATION_END = "1997-09-30"
 SEED = 20050101
 
 
-def cdnow_master() -> pd.DataFrame:
-    """All 23,570 CDNOW customers' transactions (the file ships in the lifetimes package)."""
+def cdnow_file(name: str) -> Path:
+    """A CDNOW file shipped in the lifetimes package (dev dependency), found without importing lifetimes."""
     spec = importlib.util.find_spec("lifetimes")
     if spec is None:
         raise SystemExit("install the dev extra (lifetimes==0.11.3) for the CDNOW files")
-    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_master.txt"
-    return pd.read_csv(path, sep=r"\s+", header=0, names=["customer_id", "date", "cds", "value"], dtype={"date": str})
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / name
+
+
+def cdnow_master() -> pd.DataFrame:
+    """All 23,570 CDNOW customers' transactions."""
+    return pd.read_csv(cdnow_file("CDNOW_master.txt"), sep=r"\s+", header=0,
+                       names=["customer_id", "date", "cds", "value"], dtype={"date": str})
 
 
 def synthetic(fitted: BetaGeoNBD, template: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from models_ml.clv import (
     simulate_bgnbd,
 )
 from models_ml.clv.bgnbd_likelihood import neg_log_likelihood
+from models_ml.clv.credibility import CredibilitySpend
 
 NEG_LOG_LIKELIHOOD = {BetaGeoNBD: neg_log_likelihood, GammaGamma: GammaGamma._neg_ll_and_grad}
 CALIBRATION_END = "1997-09-30"  # 39 weeks after CDNOW's first day, 1997-01-01
@@ -264,7 +265,8 @@ def tiny_transactions() -> pd.DataFrame:
 def test_rfm_summary_exact_values(tiny_transactions):
     summary = rfm_summary(tiny_transactions, "2024-01-15")
     expected = pd.DataFrame(
-        {"frequency": [2, 0], "recency": [9.0, 0.0], "T": [14.0, 10.0], "monetary_value": [45.0, 0.0]},
+        {"frequency": [2, 0], "recency": [9.0, 0.0], "T": [14.0, 10.0], "monetary_value": [45.0, 0.0],
+         "monetary_variance": [1250.0, 0.0]},  # A's repeat days: 20 and 70
         index=pd.Index(["A", "B"], name="customer_id"),
     )
     pd.testing.assert_frame_equal(summary, expected)
@@ -281,7 +283,7 @@ def test_rfm_summary_reads_nothing_after_the_cutoff(tiny_transactions):
     moved.loc[7, "date"] = "2024-01-15 23:59"  # C arrives on the cut-off day itself: now counted
     after = rfm_summary(moved, "2024-01-15")
     pd.testing.assert_frame_equal(after.loc[["A", "B"]], before)
-    assert after.loc["C"].tolist() == [0, 0.0, 0.0, 0.0]
+    assert after.loc["C"].tolist() == [0, 0.0, 0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize(
@@ -352,3 +354,66 @@ def test_gamma_gamma_without_heterogeneity_predicts_the_population_mean():
     predicted = model.predict(spend)
     np.testing.assert_allclose(predicted, 40.0, rtol=0.05)
     assert predicted.std() < 0.05 * spend["monetary_value"].std()
+
+
+# -- credibility spend (the fallback when Gamma-Gamma's q <= 1) -------------------------------------------------
+CREDIBILITY_ROWS = pd.DataFrame(  # A: 10, 20; B: 30, 30, 60; C: 100; D: no repeat purchase
+    {"frequency": [2, 3, 1, 0], "monetary_value": [15.0, 40.0, 100.0, 0.0], "monetary_variance": [50.0, 300.0, 0, 0]},
+    index=list("ABCD"),
+)
+
+
+def test_credibility_spend_exact_values():
+    """sigma2 = (50 + 2 x 300) / 3; zw = 250 / 6; tau2 = (4,833.3 - 2 sigma2) / (6 - 14/6) = 1,200;
+    k = sigma2 / tau2 = 13/72; w = x / (x + k); mu = sum w zbar / sum w."""
+    model = CredibilitySpend().fit(CREDIBILITY_ROWS)
+    assert model.sigma2_ == pytest.approx(650 / 3, rel=1e-12)
+    assert model.tau2_ == pytest.approx(1200.0, rel=1e-12)
+    assert model.k_ == pytest.approx(13 / 72, rel=1e-12)
+    w = np.array([144 / 157, 216 / 229, 72 / 85])
+    mu = w @ [15.0, 40.0, 100.0] / w.sum()
+    assert model.mu_ == pytest.approx(mu, rel=1e-12)
+    np.testing.assert_allclose(model.predict(CREDIBILITY_ROWS), [*(w * [15.0, 40.0, 100.0] + (1 - w) * mu), mu],
+                               rtol=1e-12)
+    np.testing.assert_allclose(model.predict(CREDIBILITY_ROWS[["frequency", "monetary_value"]].to_numpy()),
+                               model.predict(CREDIBILITY_ROWS))
+
+
+def test_credibility_spend_weights_equal_expanded_rows():
+    weights = np.array([3, 1, 2, 5])
+    expanded = CREDIBILITY_ROWS.loc[CREDIBILITY_ROWS.index.repeat(weights)]
+    weighted = CredibilitySpend().fit(CREDIBILITY_ROWS, sample_weight=weights)
+    assert weighted.params_ == pytest.approx(CredibilitySpend().fit(expanded).params_, rel=1e-12)
+
+
+def test_credibility_spend_without_heterogeneity_gives_everyone_the_mean():
+    """Customer means closer together than the within-customer noise explains: tau2 is 0, weight 0."""
+    rows = pd.DataFrame({"frequency": [2, 2], "monetary_value": [10.0, 12.0], "monetary_variance": [50.0, 50.0]})
+    model = CredibilitySpend().fit(rows)
+    assert model.tau2_ == 0 and model.k_ == np.inf
+    np.testing.assert_allclose(model.predict(rows), 11.0)
+    # No spread within customers (k = 0): each repeat buyer keeps their own mean, the others get mu.
+    model = CredibilitySpend().fit(CREDIBILITY_ROWS.assign(monetary_variance=0.0))
+    assert model.k_ == 0 and model.mu_ == pytest.approx(155 / 3)
+    np.testing.assert_allclose(model.predict(CREDIBILITY_ROWS), [15.0, 40.0, 100.0, 155 / 3])
+
+
+def test_credibility_spend_rejects_bad_rows_and_needs_repeat_buyers():
+    with pytest.raises(ValueError, match="monetary_variance must be >= 0; first offending row 'B'"):
+        CredibilitySpend().fit(CREDIBILITY_ROWS.assign(monetary_variance=[50.0, -1.0, 0, 0]))
+    with pytest.raises(ValueError, match="monetary_value must be > 0 .* row 'C'"):
+        CredibilitySpend().fit(CREDIBILITY_ROWS.assign(monetary_value=[15.0, 40.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="at least one repeat buyer"):
+        CredibilitySpend().fit(CREDIBILITY_ROWS.assign(frequency=0))
+    with pytest.raises(ValueError, match="two or more repeat purchases"):
+        CredibilitySpend().fit(CREDIBILITY_ROWS.assign(frequency=[1, 1, 1, 0]))
+
+
+def test_credibility_spend_agrees_with_gamma_gamma_where_that_has_a_mean(cdnow_rfm):
+    """CDNOW's 946 repeat buyers (q = 3.74): both shrink towards about the same population mean (35.17 and
+    36.58) and rank the buyers alike."""
+    gamma_gamma, credibility = GammaGamma().fit(cdnow_rfm), CredibilitySpend().fit(cdnow_rfm)
+    population = gamma_gamma.p_ * gamma_gamma.gamma_ / (gamma_gamma.q_ - 1)
+    assert credibility.mu_ == pytest.approx(population, rel=0.05)
+    repeat = cdnow_rfm["frequency"] > 0
+    assert np.corrcoef(gamma_gamma.predict(cdnow_rfm)[repeat], credibility.predict(cdnow_rfm)[repeat])[0, 1] > 0.9

@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from models_ml.clv import BetaGeoNBD, rfm_summary
+from models_ml.clv import BetaGeoNBD, GammaGamma, rfm_summary
+from models_ml.clv.credibility import CredibilitySpend
 from models_ml.clv.customer_value import (
     BGNBD_GG,
     CLV_COLUMNS,
@@ -23,6 +24,7 @@ from models_ml.clv.customer_value import (
     customer_clv,
     fit_supervised,
     predict_supervised,
+    spend_per_purchase,
     supervised_features,
     uniform_discount,
 )
@@ -82,7 +84,7 @@ def test_rfm_counts_same_day_purchases_once_and_skips_refund_only_days(tiny):
     rfm = rfm_at(con, dt.date(2024, 3, 15))
     expected = pd.DataFrame(
         {"frequency": [2, 0], "recency": [46.0, 0.0], "T": [70.0, 43.0], "monetary_value": [30.0, 0.0],
-         "days_since_last": [24.0, 43.0]},
+         "monetary_variance": [200.0, 0.0], "days_since_last": [24.0, 43.0]},
         index=pd.Index(["A", "B"], name="customer_key"),
     )
     pd.testing.assert_frame_equal(rfm, expected, check_dtype=False)
@@ -279,25 +281,82 @@ def test_moving_a_future_transaction_changes_no_feature_or_prediction(bank):
     assert not run(moved, pnl)[0].equals(features)
 
 
-def test_a_failed_spend_model_keeps_the_purchase_columns_and_the_refresh_goes_on(bank, monkeypatch):
-    """Gamma-Gamma failing (q <= 1 on the default demo's heavy-tailed spend) fails bgnbd_gamma_gamma with its
-    reason, keeps BG/NBD's p_alive and expected_purchases, and the supervised model trains without the
-    all-empty spend features."""
+def test_heavy_tailed_spend_forces_q_below_one_and_falls_back_to_credibility_spend():
+    """Mean spends 15 .. 2,000 per customer (hand-made): Gamma-Gamma's fitted q <= 1 (no finite mean spend), so
+    the value per purchase is the Buhlmann-Straub credibility mean, here worked out by hand. Repeat purchases:
+    A 10, 20 (mean 15, variance 50); B 30, 30, 60 (40, 300); C 100; D 1000, 3000 (2000, 2,000,000); E none.
+    sigma2 = (1 x 50 + 2 x 300 + 1 x 2,000,000) / 4 = 500,162.5; X = 8, zw = 4,250 / 8 = 531.25;
+    tau2 = (sum x (zbar - zw)^2 - 3 sigma2) / (8 - 18/8) = 17,027,800 / 23; k = sigma2 / tau2."""
+    first, day = pd.Timestamp("2024-01-01"), pd.Timedelta(days=1)
+    rows = [(key, first, 5.0) for key in "ABCDE"]  # the acquisition purchases, left out of spend
+    for key, values in {"A": [10, 20], "B": [30, 30, 60], "C": [100], "D": [1000, 3000]}.items():
+        rows += [(key, first + (i + 1) * day, float(v)) for i, v in enumerate(values)]
+    rows += [("B", first + 2 * day, -10.0), ("B", first + 2 * day, 10.0)]  # same day: one purchase of 30
+    transactions = pd.DataFrame(rows, columns=["customer_key", "occurred_date", "amount"])
+    rfm = rfm_at(register_history(transactions, months_frame([{"customer_key": "A", "month_start": "2024-01-01"}])),
+                 dt.date(2024, 1, 31))
+    assert GammaGamma().fit(rfm).q_ <= 1
+    values, params, spend_model = spend_per_purchase(rfm)
+    assert spend_model.startswith("credibility (Gamma-Gamma: q = ") and spend_model.endswith(
+        "<= 1: the population mean spend is infinite)")
+    assert params["gg_q"] <= 1
+    sigma2, tau2 = 500_162.5, 17_027_800 / 23
+    assert params["credibility_sigma2"] == pytest.approx(sigma2, rel=1e-12)
+    assert params["credibility_tau2"] == pytest.approx(tau2, rel=1e-12)
+    x, zbar = np.array([2, 3, 1, 2]), np.array([15.0, 40.0, 100.0, 2000.0])
+    w = x / (x + sigma2 / tau2)
+    mu = w @ zbar / w.sum()
+    assert params["credibility_mu"] == pytest.approx(mu, rel=1e-12)
+    np.testing.assert_allclose(values, np.append(w * zbar + (1 - w) * mu, mu), rtol=1e-12)
+
+
+def test_a_spend_fallback_fills_value_and_revenue_and_says_which_model(bank, monkeypatch):
+    """Gamma-Gamma fitted with q <= 1 (the default demo's case): bgnbd_gamma_gamma runs on the credibility
+    spend, expected_revenue = expected_purchases x expected_avg_value is filled, model_metrics says so."""
+    import models_ml.clv.customer_value as customer_value
+
+    def q_below_one(self, X, y=None, sample_weight=None):
+        self.p_, self.q_, self.gamma_ = 2.0, 0.7, 10.0
+        self.params_ = {"p": self.p_, "q": self.q_, "gamma": self.gamma_}
+        return self
+
+    monkeypatch.setattr(customer_value.GammaGamma, "fit", q_below_one)
+    result = customer_clv(*bank, "2025-12-31", ClvConfig(horizon_days=365))
+    assert BGNBD_GG in result.backtest_table.index and BGNBD_GG not in dict(result.reasons)
+    note = "credibility (Gamma-Gamma: q = 0.7 <= 1: the population mean spend is infinite)"
+    metrics = result.model_metrics.set_index(["model_name", "metric"])["value"]
+    assert metrics[(BGNBD_GG, f"spend_model: {note}")] == 1
+    assert metrics[(BGNBD_GG, f"backtest_spend_model: {note}")] == 1
+    assert metrics[(BGNBD_GG, "param_gg_q")] == 0.7
+    frame = result.customer_clv.set_index("customer_key")
+    rfm = rfm_at(register_history(*bank), dt.date(2025, 12, 31))
+    expected = CredibilitySpend().fit(rfm).predict(rfm)
+    np.testing.assert_allclose(frame.loc[rfm.index, "expected_avg_value"], expected, rtol=1e-9)
+    np.testing.assert_allclose(frame["expected_revenue"], frame["expected_purchases"] * frame["expected_avg_value"])
+    assert frame.loc[rfm.index, "expected_revenue"].notna().all()
+
+
+def test_no_spend_model_keeps_the_purchase_columns_and_the_refresh_goes_on(bank, monkeypatch):
+    """Neither spend model fits (no repeat buyer, say): bgnbd_gamma_gamma fails with both reasons, BG/NBD's
+    p_alive and expected_purchases are kept, and the supervised model trains without the all-empty spend
+    features."""
     import models_ml.clv.customer_value as customer_value
 
     def no_spend_model(self, X, y=None, sample_weight=None):
-        raise ValueError("q = 0.7 <= 1: the population mean spend is infinite")
+        raise ValueError("no repeat buyer")
 
     monkeypatch.setattr(customer_value.GammaGamma, "fit", no_spend_model)
+    monkeypatch.setattr(customer_value.CredibilitySpend, "fit", no_spend_model)
     result = customer_clv(*bank, "2025-12-31", ClvConfig(horizon_days=365))
-    assert result.reasons[BGNBD_GG] == "Gamma-Gamma: q = 0.7 <= 1: the population mean spend is infinite"
+    reason = "Gamma-Gamma: no repeat buyer; credibility spend: no repeat buyer"
+    assert result.reasons[BGNBD_GG] == reason
     assert BGNBD_GG not in result.backtest_table.index
     assert result.chosen_model in (SUPERVISED, NAIVE)
     frame = result.customer_clv
     assert frame["expected_purchases"].notna().all() and frame["p_alive"].notna().any()
     assert frame["expected_avg_value"].isna().all() and frame["expected_revenue"].isna().all()
     metrics = result.model_metrics.set_index(["model_name", "metric"])["value"]
-    assert metrics[(BGNBD_GG, "failed: Gamma-Gamma: q = 0.7 <= 1: the population mean spend is infinite")] == 1
+    assert metrics[(BGNBD_GG, f"failed: {reason}")] == 1
     assert "purchases_mae" in metrics[BGNBD_GG]
     con = register_history(*bank)
     model, _ = fit_supervised(con, dt.date(2025, 12, 31), 12, ClvConfig())

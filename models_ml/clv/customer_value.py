@@ -5,7 +5,8 @@ Three models forecast next-horizon profit:
 
 - ``bgnbd_gamma_gamma``: BG/NBD purchases x Gamma-Gamma value per purchase x the gross margin (1 - direct
   cost / revenue over the trailing year, all customers), minus the customer's indirect costs (cost to serve,
-  servicing, marketing) continuing at their trailing monthly rate.
+  servicing, marketing) continuing at their trailing monthly rate. When Gamma-Gamma has no finite mean spend
+  (q <= 1), the value per purchase is the credibility mean spend (models_ml.clv.credibility).
 - ``hist_gradient_boosting``: scikit-learn's HistGradientBoostingRegressor trained time-honestly: features as
   of T-k, label = profit per month over the k complete months (T-k, T], applied to features as of T; the
   BG/NBD and Gamma-Gamma outputs are among the features.
@@ -31,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from models_ml.clv.backtest import forecast_metrics
 from models_ml.clv.bgnbd import BetaGeoNBD
+from models_ml.clv.credibility import CredibilitySpend
 from models_ml.clv.features import (
     INDIRECT_COSTS,
     add_months,
@@ -50,6 +52,7 @@ from models_ml.clv.value import DAYS_PER_YEAR, discounted_clv
 BGNBD_GG = "bgnbd_gamma_gamma"
 SUPERVISED = "hist_gradient_boosting"
 NAIVE = "naive_last_period"
+GAMMA_GAMMA, CREDIBILITY = "gamma_gamma", "credibility"  # the spend models of bgnbd_gamma_gamma
 BACKTEST = "backtest"  # model_name of the rows describing the backtest itself
 MODELS = (BGNBD_GG, SUPERVISED)
 TOTAL_ERROR_TOLERANCE = 0.05
@@ -113,8 +116,10 @@ def bgnbd_forecast(con, cutoff: dt.date, days: float, rate: float, customers: pd
 
     Customers without a purchase by the cut-off have no purchase history for the models: p_alive and
     expected_avg_value stay empty, expected purchases and revenue are 0. Raises when BG/NBD is degenerate.
-    When only Gamma-Gamma fails (e.g. q <= 1: spend so heavy-tailed its mean is infinite), p_alive and
-    expected_purchases are kept, the value and profit columns are empty and ``attrs["value_error"]`` says why.
+    When Gamma-Gamma has no finite mean spend (q <= 1) or cannot be fitted, the value per purchase is the
+    credibility-weighted mean spend (``spend_per_purchase``); ``attrs["spend_model"]`` says which and why.
+    When that fails too (no repeat buyer), p_alive and expected_purchases are kept, the value and profit
+    columns are empty and ``attrs["value_error"]`` says why.
     """
     rfm = rfm_at(con, cutoff)
     if rfm.empty:
@@ -126,10 +131,9 @@ def bgnbd_forecast(con, cutoff: dt.date, days: float, rate: float, customers: pd
         out["expected_purchases"] = pd.Series(purchases.predict(rfm), rfm.index).reindex(customers).fillna(0.0)
         out.attrs["params"] = dict(purchases.params_)
         try:
-            spend = GammaGamma().fit(rfm)
-            value = spend.predict(rfm)
+            value, spend_params, spend_model = spend_per_purchase(rfm)
         except MODEL_ERRORS as exc:
-            out.attrs["value_error"] = f"Gamma-Gamma: {exc}"
+            out.attrs["value_error"] = str(exc)
             for column in ("expected_avg_value", "expected_revenue", "expected_profit", "clv"):
                 out[column] = np.nan
             return out
@@ -142,8 +146,29 @@ def bgnbd_forecast(con, cutoff: dt.date, days: float, rate: float, customers: pd
     out["expected_profit"] = out["expected_revenue"] * margin - indirect * months
     gross = pd.Series(clv, rfm.index)
     out["clv"] = gross.reindex(customers).fillna(0.0) - indirect * months * uniform_discount(days, rate, step_days)
-    out.attrs["params"].update({**spend.params_, "gross_margin": margin})
+    out.attrs["params"].update({**spend_params, "gross_margin": margin})
+    out.attrs["spend_model"] = spend_model
     return out
+
+
+def spend_per_purchase(rfm: pd.DataFrame) -> tuple[np.ndarray, dict[str, float], str]:
+    """Expected value per purchase of each customer: Gamma-Gamma, or, when it has no finite mean spend (q <= 1)
+    or cannot be fitted, the credibility-weighted mean spend. Returns the values, the fitted parameters
+    (``gg_*`` for Gamma-Gamma also when it was set aside, ``credibility_*``) and the spend model used:
+    ``gamma_gamma`` or ``credibility (Gamma-Gamma: <why not>)``. Raises when neither can be fitted."""
+    params: dict[str, float] = {}
+    try:
+        spend = GammaGamma().fit(rfm)
+        params.update({f"gg_{name}": value for name, value in spend.params_.items()})
+        return spend.predict(rfm), params, GAMMA_GAMMA
+    except MODEL_ERRORS as exc:
+        reason = f"Gamma-Gamma: {exc}"
+    try:
+        fallback = CredibilitySpend().fit(rfm)
+    except MODEL_ERRORS as exc:
+        raise ValueError(f"{reason}; credibility spend: {exc}") from exc
+    params.update({f"credibility_{name}": value for name, value in fallback.params_.items()})
+    return fallback.predict(rfm), params, f"{CREDIBILITY} ({reason})"
 
 
 # -- supervised -----------------------------------------------------------------------------------------------
@@ -277,6 +302,7 @@ def backtest(con, as_of: dt.date, config: ClvConfig) -> tuple[list, dict[str, st
             failed[BGNBD_GG] = probabilistic.attrs["value_error"]
         else:
             predictions[BGNBD_GG] = probabilistic["expected_profit"]
+            rows.append((BGNBD_GG, f"backtest_spend_model: {probabilistic.attrs['spend_model']}", 1.0))
         rfm = rfm_at(con, cutoff)
         bought = purchases_between(con, cutoff, holdout_end).reindex(rfm.index).fillna(0.0)
         repeat = purchases_between(con, cutoff - dt.timedelta(days=days), cutoff, repeat_only=True)
@@ -339,6 +365,7 @@ def customer_clv(transactions, customer_months, as_of_date, config: ClvConfig | 
         else:
             forecasts[BGNBD_GG] = probabilistic["expected_profit"]
             clv_of[BGNBD_GG] = probabilistic["clv"]
+            rows.append((BGNBD_GG, f"spend_model: {probabilistic.attrs['spend_model']}", 1.0))
     except MODEL_ERRORS as exc:
         reasons[BGNBD_GG] = failed.setdefault(BGNBD_GG, f"at the as-of date: {exc}")
         clv_of = {}

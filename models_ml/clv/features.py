@@ -111,7 +111,8 @@ def history_months(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> int:
 
 def rfm_at(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> pd.DataFrame:
     """Per customer with a purchase on or before the cut-off: frequency, recency, T (days), monetary_value
-    (mean value of the repeat purchase days, 0 without repeats) and days_since_last."""
+    (mean value of the repeat purchase days, 0 without repeats), monetary_variance (their sample variance, 0
+    with under two repeats) and days_since_last."""
     return con.execute(
         """
         select
@@ -121,9 +122,9 @@ def rfm_at(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> pd.DataFrame:
             cast(datediff('day', min(day), $c) as double) as "T",
             case when count(*) > 1 then (sum(value) - arg_min(value, day)) / (count(*) - 1) else 0.0 end
                 as monetary_value,
+            coalesce(var_samp(case when day > first_day then cast(value as double) end), 0.0) as monetary_variance,
             cast(datediff('day', max(day), $c) as double) as days_since_last
-        from purchase_days
-        where day <= $c
+        from (select *, min(day) over (partition by customer_key) as first_day from purchase_days where day <= $c)
         group by customer_key
         order by customer_key
         """,

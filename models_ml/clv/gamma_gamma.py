@@ -17,9 +17,9 @@ from models_ml.clv._fitting import as_columns, check_weights, collapse_rows, fir
 SPEND_COLUMNS = ("frequency", "monetary_value")
 
 
-def read_spend(X) -> tuple[np.ndarray, np.ndarray]:
-    """Read and check (frequency, monetary_value): whole x >= 0; zbar > 0 wherever x > 0."""
-    x, zbar = as_columns(X, SPEND_COLUMNS)
+def read_spend(X, columns: tuple[str, ...] = SPEND_COLUMNS) -> list[np.ndarray]:
+    """Read and check (frequency, monetary_value, *other columns): whole x >= 0; zbar > 0 wherever x > 0."""
+    x, zbar, *others = as_columns(X, columns)
     bad_x = (x < 0) | (x != np.round(x))
     if bad_x.any():
         raise ValueError(f"frequency must be a whole number >= 0; first offending row {first_bad_row(X, bad_x)!r}")
@@ -29,7 +29,7 @@ def read_spend(X) -> tuple[np.ndarray, np.ndarray]:
             "monetary_value must be > 0 for repeat buyers (Gamma-Gamma models positive spend); "
             f"first offending row {first_bad_row(X, bad_z)!r}"
         )
-    return x, zbar
+    return [x, zbar, *others]
 
 
 class GammaGamma(BaseEstimator):

@@ -64,7 +64,8 @@ def rfm_summary(
 
     frequency = purchase days after the first; recency = last minus first purchase day; T = cutoff minus first
     purchase day (both in units of ``time_unit_days``); monetary_value = mean value of the repeat purchase days
-    (0 when there are none), the Gamma-Gamma convention that leaves the acquisition purchase out.
+    (0 when there are none), the Gamma-Gamma convention that leaves the acquisition purchase out;
+    monetary_variance = their sample variance (0 with fewer than two), for the credibility spend model.
     """
     cutoff = pd.Timestamp(cutoff).normalize()
     days = purchase_days(transactions, customer_col, date_col, value_col)
@@ -78,6 +79,7 @@ def summarise_days(days: pd.DataFrame, cutoff: pd.Timestamp, time_unit_days: flo
     n_days = by_customer.size()
     repeat_value = by_customer["value"].sum() - by_customer["value"].first()
     frequency = n_days - 1
+    repeats = days[days["day"] > first.reindex(days["customer"]).to_numpy()]
     unit = pd.Timedelta(days=time_unit_days)
     return pd.DataFrame(
         {
@@ -85,6 +87,7 @@ def summarise_days(days: pd.DataFrame, cutoff: pd.Timestamp, time_unit_days: flo
             "recency": (by_customer["day"].last() - first) / unit,
             "T": (cutoff - first) / unit,
             "monetary_value": (repeat_value / frequency.where(frequency > 0)).fillna(0.0),
+            "monetary_variance": repeats.groupby("customer")["value"].var(ddof=1).reindex(first.index).fillna(0.0),
         }
     )
 

@@ -36,10 +36,13 @@ test: install browser  ## the whole test suite, dbt builds included
 lint: install
 	$(BIN)/ruff check orchestration models_ml dashboards tests
 
+# bench/scale.py at each scale: small (10k customers), medium (100k), large (1M; hours on 2 cores).
+BENCH_SCALES ?= small medium large
 bench: install  ## benchmarks outside the test suite (timings on a shared machine are noisy)
 	$(BIN)/python bench/clv_fit.py
 	$(BIN)/python bench/clv_cdnow_backtest.py
 	$(BIN)/python bench/identity.py --customers 100000
+	for scale in $(BENCH_SCALES); do $(BIN)/python bench/scale.py --scale $$scale || exit 1; done
 
 clean:  ## remove the venv and all state under .crmw/
 	rm -rf $(VENV) .crmw

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dashboards.app import create_app
 from dashboards.auth import add_user
-from dashboards.client import post_callback
+from dashboards.client import post_callback, sign_in
 from dashboards.data import ServingData
 from dashboards.pages import PAGES
 from orchestration.settings import load_settings
@@ -38,7 +38,7 @@ def main() -> None:
         add_user(users, "bench", "admin", "bench-password")
         app = create_app(settings, secrets.token_urlsafe(32), users, data)
         client = app.server.test_client()
-        client.post("/login", data={"username": "bench", "password": "bench-password"})
+        sign_in(client, "bench", "bench-password")
         shares = itertools.cycle([0.1, 0.3, 0.5, 0.8])
         decile_sets = itertools.cycle([[10], [8, 9, 10], [5, 6, 7, 8, 9, 10], [1]])
         region_cycle = itertools.cycle(regions)

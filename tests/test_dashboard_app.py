@@ -15,7 +15,7 @@ from dashboard_db import build_serving
 
 from dashboards.app import create_app
 from dashboards.auth import UserError, add_user, authenticate, load_users, remove_user, users_path
-from dashboards.client import post_callback
+from dashboards.client import post_callback, sign_in
 from dashboards.data import ServingData
 from dashboards.report import write_report
 from orchestration.cli import main
@@ -49,7 +49,7 @@ def clients(served):
 def client_for(app, user: str | None):
     client = app.server.test_client()
     if user:
-        response = client.post("/login", data={"username": user, "password": f"{user}-password", "next": "/"})
+        response = sign_in(client, user, f"{user}-password")
         assert response.status_code == 302 and response.headers["Location"] == "/"
     return client
 
@@ -76,17 +76,35 @@ def test_a_logged_out_visitor_gets_nothing(served):
     assert response.status_code == 302 and response.headers["Location"] == "/login?next=/profitability"
     code, body = post_callback(client, ROUTE, [("url", "pathname", "/")])
     assert (code, body) == (401, None)
-    assert client.post("/login", data={"username": "ann", "password": "wrong-password"}).status_code == 200
+    assert sign_in(client, "ann", "wrong-password").status_code == 200
     assert client.get("/_dash-layout").status_code == 401
-    assert client.post("/login", data={"username": "nobody", "password": "x"}).status_code == 200
+    assert sign_in(client, "nobody", "x").status_code == 200
 
 
 def test_login_redirects_only_within_the_site(served):
     _, app, _ = served
     client = app.server.test_client()
     for target, expected in [("/quality", "/quality"), ("https://evil.example/", "/"), ("//evil.example", "/")]:
-        response = client.post("/login", data={"username": "ann", "password": "ann-password", "next": target})
+        response = sign_in(client, "ann", "ann-password", target)
         assert response.headers["Location"] == expected
+
+
+def test_a_sign_in_without_this_sessions_csrf_token_is_refused(served):
+    _, app, _ = served
+    for token in ("", "forged-token"):
+        client = app.server.test_client()
+        response = sign_in(client, "ann", "ann-password", token=token)
+        assert response.status_code == 400 and "did not come from this site" in response.get_data(as_text=True)
+        assert client.get("/_dash-layout").status_code == 401
+    # A token from another session (another visitor's form) does not sign this one in either.
+    other = app.server.test_client().get("/login").get_data(as_text=True)
+    stolen = re.search(r'name="csrf_token" value="([^"]+)"', other).group(1)
+    client = app.server.test_client()
+    assert sign_in(client, "ann", "ann-password", token=stolen).status_code == 400
+    no_form = app.server.test_client().post("/login", data={"username": "ann", "password": "ann-password"})
+    assert no_form.status_code == 400
+    assert sign_in(client, "ann", "ann-password").status_code == 302  # with the form's own token
+    assert client.get("/_dash-layout").status_code == 200
 
 
 def test_every_page_renders_with_and_without_personal_data(clients):

@@ -415,3 +415,38 @@ def test_campaigns_page_shows_past_campaigns_by_segment_and_the_targeting_tables
     assert "Spring offer" in tables and "Summer offer" in tables
     _, body = post_callback(client, outputs, [("camp-dimension", "value", "treatment")])
     assert body["response"]["camp-performance"]["figure"]["data"][0]["x"] == ["grow", "reduce cost", "retain"]
+
+
+def test_pipeline_page_shows_last_runs_and_the_failures_the_refresh_recorded(served, clients, monkeypatch):
+    import datetime as dt
+
+    from dashboards import runs
+    from dashboards.pages import pipeline
+    from orchestration.status import FailureRecord, record_failures
+
+    settings, _, _ = served
+    client = clients["eve"]
+    assert "No failed run, step or check recorded." in page(client, "/pipeline")
+    record_failures(settings, "run-0001", [FailureRecord("check", "assert_profit_is_revenue_minus_costs", "3 rows"),
+                                           FailureRecord("step", "dbt_build", "1 test failed")],
+                    range_start="2025-03-01", range_end="2025-03-31")
+    history = pipeline.run_history(ServingData(settings))
+    history.wait()
+    text = page(client, "/pipeline")
+    assert "1 failed check(s) among the 2 latest failures" in text and "assert_profit_is_revenue_minus_costs" in text
+    assert "No refresh has run in this CRMW_HOME yet." in text  # no Dagster instance in this home
+    started = dt.datetime(2025, 4, 1, 2, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(runs, "recent_runs", lambda settings, limit: [
+        {"run_id": "abcdef0123456789", "status": "SUCCESS", "range": ("2025-03-01", "2025-03-31"),
+         "trigger": "schedule", "started": started, "seconds": 930.0}])
+    history.read_at = 0.0  # stale: the next view asks for a new read, and shows the old one meanwhile
+    page(client, "/pipeline")
+    history.wait()
+    text = page(client, "/pipeline")
+    assert all(v in text for v in ("abcdef01", "SUCCESS", "schedule", "2025-04-01 02:00 UTC", "15.5",
+                                   "2025-03-01 .. 2025-03-31"))
+    monkeypatch.setattr(runs, "recent_runs", lambda settings, limit: 1 / 0)
+    history.read_at = 0.0
+    page(client, "/pipeline")
+    history.wait()
+    assert "abcdef01" in page(client, "/pipeline")  # a failed read keeps the last history

@@ -22,6 +22,7 @@ import duckdb
 import flask
 from dash import Input, Output, dcc, html
 
+from dashboards import response_cache
 from dashboards.auth import authenticate, load_users
 from dashboards.data import ServingData
 from dashboards.pages import PAGES
@@ -133,6 +134,7 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
         flask.session.clear()
         return flask.redirect("/login")
 
+    response_cache.install(server, data)
     app = dash.Dash(__name__, server=server, title="crm-warehouse", suppress_callback_exceptions=True,
                     update_title=None)
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")

@@ -93,17 +93,29 @@ SEGMENT_PRODUCTS_SQL = (
 )
 SEGMENT_CHANNELS_SQL = (
     """create or replace table memory.main.segment_channels as
-       select distinct b.cid, m.channel_id
-       from warehouse.fct_customer_month_channel as m
-       join memory.main.segment_base as b on b.customer_key = m.customer_key
-       cross join (select window_start_month, as_of_month from marts.profitability_concentration) as w
-       where m.month_start between w.window_start_month and w.as_of_month and m.interactions > 0
-         and m.channel_id is not null""",
+       with used as (
+           select distinct customer_key, channel_id
+           from warehouse.fct_customer_month_channel
+           where month_start >= (select min(window_start_month) from marts.profitability_concentration)
+             and month_start <= (select max(as_of_month) from marts.profitability_concentration)
+             and interactions > 0 and channel_id is not null
+       )
+       select b.cid, used.channel_id
+       from used join memory.main.segment_base as b on b.customer_key = used.customer_key""",
 )
 # Results of at most this many rows are kept per published version (bounded: MEMO_ENTRIES of them).
 MEMO_ROWS, MEMO_ENTRIES = 5_000, 512
 # A replaced version's connection is closed this long after the switch (a callback may still be reading it).
 RETIRE_AFTER_SECONDS = 120.0
+
+
+def _close(version: _Version) -> bool:
+    """Close a version's connection; False while a cursor of it is still running a query."""
+    try:
+        version.con.close()
+    except duckdb.ResourceInUseException:
+        return False
+    return True
 
 
 class _Version:
@@ -114,6 +126,7 @@ class _Version:
         self.lock = threading.Lock()
         self.memo: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self.prepared: dict[str, object] = {}
+        self.prepare_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self.lock:
@@ -127,9 +140,10 @@ class ServingData:
     share one cursor; a query outside a session takes its own. `memoise=False` turns the per-version result
     cache off (the latency benchmark measures both)."""
 
-    def __init__(self, settings: Settings, memoise: bool = True):
+    def __init__(self, settings: Settings, memoise: bool = True, warm: bool = False):
         self.settings = settings
         self.memoise = memoise
+        self.warm_on_publish = warm
         self._local = threading.local()
         self._lock = threading.Lock()
         self._version: _Version | None = None
@@ -149,19 +163,24 @@ class ServingData:
                 return current
             now = time.monotonic()
             for when, old in [r for r in self._retired if now - r[0] > RETIRE_AFTER_SECONDS]:
-                old.con.close()
-                self._retired.remove((when, old))
+                if _close(old):
+                    self._retired.remove((when, old))
             if current is not None:
                 self._retired.append((now, current))
             self._version = _Version(key, connect_serving(self.settings))
+            if self.warm_on_publish:
+                threading.Thread(target=self.warm, name="crmw-warm", daemon=True).start()
             return self._version
 
     def close(self) -> None:
         """Close every connection held (the app's shutdown, tests)."""
         with self._lock:
-            for version in [v for _, v in self._retired] + ([self._version] if self._version else []):
-                version.con.close()
+            versions = [v for _, v in self._retired] + ([self._version] if self._version else [])
             self._version, self._retired = None, []
+        for version in versions:
+            deadline = time.monotonic() + 30
+            while not _close(version) and time.monotonic() < deadline:  # a warming thread is still reading
+                time.sleep(0.05)
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -391,18 +410,36 @@ class ServingData:
         with version.lock:
             if name in version.prepared:
                 return bool(version.prepared[name])
-        con = version.cursor()
-        try:
-            for statement in statements:
-                con.execute(statement)
-            done = True
-        except (duckdb.CatalogException, duckdb.BinderException):  # a table or a column not published
-            done = False
-        finally:
-            con.close()
-        with version.lock:
-            version.prepared[name] = done
+        with version.prepare_lock:  # one preparation at a time: a second caller waits for the first's result
+            if name in version.prepared:
+                return bool(version.prepared[name])
+            con = version.cursor()
+            try:
+                for statement in statements:
+                    con.execute(statement)
+                done = True
+            except (duckdb.CatalogException, duckdb.BinderException):  # a table or a column not published
+                done = False
+            finally:
+                con.close()
+            with version.lock:
+                version.prepared[name] = done
         return done
+
+    def warm(self) -> None:
+        """Read what the pages read without parameters and prepare the in-memory tables, so that the first
+        views after a publish find them ready (started in a background thread when a new version opens)."""
+        steps = (self.segment_base_ready, self.campaign_base_ready, self.segment_options, self.headline,
+                 self.last_publish, self.monthly_trend, self.clv_total, self.deciles, self.regions, self.whale_curve,
+                 self.decile_migration, self.shift_input, self.segments, self.marketing_spend, self.dq_score_trend,
+                 self.dq_score_by_source, self.dq_sources, self.dq_issues, self.deliveries, self.cluster_sizes,
+                 self.largest_clusters, self.model_metrics, self.campaign_lift, self.policy_comparison)
+        with self.session():
+            for step in steps:
+                try:
+                    step()
+                except duckdb.Error:  # a table not published: the page says so when it is opened
+                    continue
 
     def segment_base_ready(self) -> bool:
         """Prepare (once per published version) the compact in-memory tables the Segments filters read: one row
@@ -418,6 +455,7 @@ class ServingData:
 
     def segment_options(self) -> dict[str, list]:
         """Values each Segments filter offers (distinct values present), in a stable order."""
+        self.segment_base_ready()
         options = {}
         for key, (column, _) in SEGMENT_FILTERS.items():
             order = "min(tier_rank), 1" if column == "value_tier" else "1"
@@ -438,6 +476,7 @@ class ServingData:
 
     def _segment_where(self, filters: dict | None) -> tuple[str, list]:
         """WHERE clause and bound parameters of the chosen filters (keys and columns from SEGMENT_FILTERS)."""
+        self.segment_base_ready()  # the tables the clause names (a dict lookup once prepared)
         clauses, params = [], []
         for key, values in normalise_filters(filters).items():
             column, kind = SEGMENT_FILTERS[key]
@@ -516,7 +555,7 @@ class ServingData:
         refresh), not those at contact time. None while the tables it needs are not published."""
         if dimension not in CAMPAIGN_DIMENSIONS:
             raise ValueError(f"campaign_performance: {dimension!r} is not one of {', '.join(CAMPAIGN_DIMENSIONS)}")
-        if not self._campaign_base():
+        if not self.campaign_base_ready():
             return None
         order = "min(tier_rank)" if dimension == "value_tier" else f"min({dimension})"
         return self.frame(
@@ -533,7 +572,7 @@ class ServingData:
         """campaign_performance summed over all campaigns: one row per segment."""
         if dimension not in CAMPAIGN_DIMENSIONS:
             raise ValueError(f"campaign_segments: {dimension!r} is not one of {', '.join(CAMPAIGN_DIMENSIONS)}")
-        if not self._campaign_base():
+        if not self.campaign_base_ready():
             return None
         order = "min(tier_rank)" if dimension == "value_tier" else f"min({dimension})"
         return self.frame(
@@ -544,7 +583,8 @@ class ServingData:
                        sum(control_responders) / nullif(sum(controls), 0) as control_response_rate
                 from memory.main.campaign_base group by 1 order by {order} nulls last, 1""")
 
-    def _campaign_base(self) -> bool:
+    def campaign_base_ready(self) -> bool:
+        """Prepare (once per published version) campaign contacts summed per campaign and segment combination."""
         return (self._prepare("campaign_base", CAMPAIGN_BASE_SQL)
                 or self._prepare("campaign_base_unsegmented", CAMPAIGN_BASE_UNSEGMENTED_SQL))
 

@@ -378,6 +378,11 @@ def test_segment_export_is_a_target_list_without_personal_data_for_analysts_and_
     exports = read_events(settings).query("action == 'export' and page == '/segments'")
     assert exports["user_name"].tolist()[-3:] == ["ann", "eve", "sam"]
     detail = json.loads(exports["detail"].iloc[-3])
+    # The same export again: answered afresh (downloads are never kept), and audited again.
+    post_callback(clients["ann"], SEGMENT_EXPORT, [("seg-export-button", "n_clicks", 1)],
+                  segment_filters(tier=["Platinum", "Gold"], product=["credit_card"]))
+    assert read_events(settings).query("action == 'export' and page == '/segments'")["user_name"].tolist()[-4:] == [
+        "ann", "eve", "sam", "ann"]
     assert detail == {"rows": 5, "filters": {"tier": ["Platinum", "Gold"], "product": ["credit_card"]},
                       "personal_data": False}
 
@@ -450,3 +455,43 @@ def test_pipeline_page_shows_last_runs_and_the_failures_the_refresh_recorded(ser
     page(client, "/pipeline")
     history.wait()
     assert "abcdef01" in page(client, "/pipeline")  # a failed read keeps the last history
+
+
+def test_the_call_after_a_publish_reads_the_new_file_and_warming_prepares_it(tmp_path):
+    import time
+
+    from orchestration.publish import publish
+
+    settings = build_serving(tmp_path)
+    data = ServingData(settings, warm=True)
+    first = data.version()  # opens the version and starts warming it in the background
+    deadline = time.monotonic() + 60
+    while not first.prepared.get("campaign_base") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.prepared.get("segment_base") and first.prepared.get("segment_products")
+    assert data.segment_summary()["customers"].sum() == 20
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("delete from marts.customer_segments where value_tier = 'Lead'")
+    publish(settings, "run-2")
+    assert data.segment_summary()["customers"].sum() == 16 and data.version() is not first
+    assert data.last_publish()["run_id"].tolist() == ["run-2"]
+    data.close()
+
+
+def test_repeated_callbacks_are_answered_from_the_version_cache_and_pipeline_is_not(served, clients, monkeypatch):
+    from dashboards.pages import segments
+
+    calls = []
+    real = segments.selection_outputs
+    monkeypatch.setattr(segments, "selection_outputs", lambda *a: calls.append(a) or real(*a))
+    client = clients["ada"]
+    first = post_callback(client, SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
+    again = post_callback(client, SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
+    assert first == again and len(calls) == 1  # same version, role and request: kept
+    post_callback(clients["sam"], SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
+    assert len(calls) == 2  # another role: computed for it
+    assert "assert_cache_check" not in page(client, "/pipeline")
+    from orchestration.status import FailureRecord, record_failures
+
+    record_failures(served[0], "run-cache", [FailureRecord("check", "assert_cache_check", "x")])
+    assert "assert_cache_check" in page(client, "/pipeline")  # the Pipeline page is never kept

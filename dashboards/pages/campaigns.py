@@ -18,6 +18,7 @@ DIMENSION_LABELS = {"value_tier": "Value tier", "profit_decile": "Profit decile"
                     "behaviour_segment": "Behavioural segment", "treatment": "Treatment"}
 RATES = {"response_rate": "share", "control_response_rate": "share", "cumulative_response_share": "share",
          "lift": "ratio", "cumulative_lift": "ratio", "roi": "share"}
+LATEST_CAMPAIGNS = 12  # rows of the per-campaign table: campaigns x segments, newest campaigns first
 PERFORMANCE_COLUMNS = ["campaign_name", "start_date", "segment", "contacts", "responders", "response_rate", "cost",
                        "revenue", "control_response_rate"]
 
@@ -37,9 +38,14 @@ def performance_outputs(data: ServingData, dimension: str | None):
         return (figures.empty_figure("Past campaigns", "no campaign contacts published"),
                 html.P("No campaign contacts are published."))
     per_campaign = data.campaign_performance(dimension)
+    campaigns = per_campaign[["start_date", "campaign_name"]].drop_duplicates()  # oldest first
+    latest = campaigns.tail(LATEST_CAMPAIGNS)
+    shown = (per_campaign.merge(latest, on=["start_date", "campaign_name"])
+             .sort_values(["start_date", "campaign_name"], ascending=[False, True], kind="stable"))
     return (figures.campaign_response_by_segment(by_segment, dimension),
-            html.Div([table(by_segment, "camp-by-segment", RATES), html.H4("Per campaign"),
-                      table(per_campaign[PERFORMANCE_COLUMNS], "camp-by-campaign", RATES)]))
+            html.Div([table(by_segment, "camp-by-segment", RATES),
+                      html.H4(f"Per campaign (the latest {len(latest)} of {len(campaigns)}, newest first)"),
+                      table(shown[PERFORMANCE_COLUMNS], "camp-by-campaign", RATES)]))
 
 
 def _performance(data: ServingData) -> html.Div:

@@ -1,10 +1,10 @@
-"""Answers of Dash callbacks kept per published file version, role and request.
+"""Answers of Dash callbacks kept per published file version, user and request.
 
 What a callback answers depends only on the published database (which never changes once published: the next
-publish renames a new file into place), the caller's role and the request body, so a repeated request is
-answered from memory. Never kept: downloads (each export is recorded in the audit log), the Pipeline page
-(run history and the refresh log change between publishes), errors. The key includes the file's version, so
-the request after a publish is computed afresh.
+publish renames a new file into place), the caller (role; the header shows the user's name) and the request
+body, so a repeated request is answered from memory. Never kept: downloads (each export is recorded in the
+audit log), the Pipeline page (run history and the refresh log change between publishes), errors. The key
+includes the file's version, so the request after a publish is computed afresh.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def install(server: flask.Flask, data: ServingData) -> None:
             version = data.version().key
         except FileNotFoundError:
             return None
-        return version, flask.session.get("role"), hashlib.sha256(body).hexdigest()
+        # The user too, not only the role: the page route answers with the user's name in the header.
+        return version, flask.session.get("user"), flask.session.get("role"), hashlib.sha256(body).hexdigest()
 
     @server.before_request
     def _answer_from_cache():

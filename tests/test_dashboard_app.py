@@ -489,7 +489,12 @@ def test_repeated_callbacks_are_answered_from_the_version_cache_and_pipeline_is_
     again = post_callback(client, SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
     assert first == again and len(calls) == 1  # same version, role and request: kept
     post_callback(clients["sam"], SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
-    assert len(calls) == 2  # another role: computed for it
+    assert len(calls) == 2  # another user: computed for them
+    _, app, users = served
+    post_callback(client, ROUTE, [("url", "pathname", "/")])  # ada (admin) first
+    add_user(users, "al", "admin", "al-password")
+    _, body = post_callback(client_for(app, "al"), ROUTE, [("url", "pathname", "/")])
+    assert body["response"]["whoami"]["children"] == "al (admin)"  # not ada's cached header
     assert "assert_cache_check" not in page(client, "/pipeline")
     from orchestration.status import FailureRecord, record_failures
 

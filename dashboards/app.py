@@ -163,9 +163,12 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
 
 
 def render_page(page, data: ServingData, role: str | None):
-    """A page's layout, or why there is nothing to show yet."""
+    """A page's layout (kept per published version and role unless the page says KEEP_LAYOUT = False), or why
+    there is nothing to show yet."""
     try:
-        return page.layout(data, role)
+        if not getattr(page, "KEEP_LAYOUT", True):
+            return page.layout(data, role)
+        return data.keep(("layout", page.PATH, role), lambda: page.layout(data, role))
     except FileNotFoundError as exc:
         return html.Div([html.H2(page.TITLE), html.P(f"Nothing published yet: {exc}. Run `crmw refresh`.")])
     except duckdb.CatalogException as exc:

@@ -105,6 +105,7 @@ SEGMENT_CHANNELS_SQL = (
 )
 # Results of at most this many rows are kept per published version (bounded: MEMO_ENTRIES of them).
 MEMO_ROWS, MEMO_ENTRIES = 5_000, 512
+KEPT_ENTRIES = 64  # page layouts kept per version (pages x roles)
 # A replaced version's connection is closed this long after the switch (a callback may still be reading it).
 RETIRE_AFTER_SECONDS = 120.0
 
@@ -127,6 +128,7 @@ class _Version:
         self.memo: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self.prepared: dict[str, object] = {}
         self.prepare_lock = threading.Lock()
+        self.kept: OrderedDict[tuple, object] = OrderedDict()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self.lock:
@@ -243,6 +245,23 @@ class ServingData:
                 while len(version.memo) > MEMO_ENTRIES:
                     version.memo.popitem(last=False)
         return result
+
+    def keep(self, key: tuple, build: Callable[[], object]) -> object:
+        """`build()` once per published version and `key` (a page's layout for a role): what it returns depends
+        only on the published data. Bounded (KEPT_ENTRIES); not kept when `memoise` is off."""
+        version = self._session_version()
+        if self.memoise:
+            with version.lock:
+                if key in version.kept:
+                    version.kept.move_to_end(key)
+                    return version.kept[key]
+        value = build()
+        if self.memoise:
+            with version.lock:
+                version.kept[key] = value
+                while len(version.kept) > KEPT_ENTRIES:
+                    version.kept.popitem(last=False)
+        return value
 
     def is_published(self) -> bool:
         return self.settings.serving_path.exists()

@@ -3,8 +3,9 @@
 What a callback answers depends only on the published database (which never changes once published: the next
 publish renames a new file into place), the caller (role; the header shows the user's name) and the request
 body, so a repeated request is answered from memory. Never kept: downloads (each export is recorded in the
-audit log), the Pipeline page (run history and the refresh log change between publishes), errors. The key
-includes the file's version, so the request after a publish is computed afresh.
+audit log), the page route (it runs every time, so whatever it records per page view is recorded; page
+layouts are kept one level down, dashboards.app.render_page), errors. The key includes the file's version,
+so the request after a publish is computed afresh.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dashboards.data import ServingData
 
 CALLBACK_PATH = "/_dash-update-component"
 MAX_ENTRIES = 256
-NOT_KEPT_PATHS = ("/pipeline",)
 
 
 def _cacheable(body: bytes) -> bool:
@@ -30,8 +30,7 @@ def _cacheable(body: bytes) -> bool:
         return False
     if "download" in str(request.get("output", "")):
         return False
-    return not any(i.get("property") == "pathname" and i.get("value") in NOT_KEPT_PATHS
-                   for i in request.get("inputs", []) if isinstance(i, dict))
+    return not any(i.get("property") == "pathname" for i in request.get("inputs", []) if isinstance(i, dict))
 
 
 def install(server: flask.Flask, data: ServingData) -> None:

@@ -479,6 +479,7 @@ def test_the_call_after_a_publish_reads_the_new_file_and_warming_prepares_it(tmp
 
 
 def test_repeated_callbacks_are_answered_from_the_version_cache_and_pipeline_is_not(served, clients, monkeypatch):
+    """Callback answers and page layouts are kept per published version; the route and Pipeline run each time."""
     from dashboards.pages import segments
 
     calls = []
@@ -490,6 +491,16 @@ def test_repeated_callbacks_are_answered_from_the_version_cache_and_pipeline_is_
     assert first == again and len(calls) == 1  # same version, role and request: kept
     post_callback(clients["sam"], SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
     assert len(calls) == 2  # another user: computed for them
+    # The page route runs at every view (what it records per view is recorded); the layout is kept per role.
+    from dashboards import app as app_module
+    from dashboards.pages import campaigns
+
+    routed, layouts = [], []
+    real_render, real_layout = app_module.render_page, campaigns.layout
+    monkeypatch.setattr(app_module, "render_page", lambda *a: routed.append(a[0]) or real_render(*a))
+    monkeypatch.setattr(campaigns, "layout", lambda *a: layouts.append(a) or real_layout(*a))
+    assert page(client, "/campaigns") == page(client, "/campaigns")
+    assert len(routed) == 2 and len(layouts) <= 1  # kept since an earlier test, or built once here
     _, app, users = served
     post_callback(client, ROUTE, [("url", "pathname", "/")])  # ada (admin) first
     add_user(users, "al", "admin", "al-password")

@@ -16,6 +16,7 @@ from orchestration.status import recent_failures
 
 PATH = "/pipeline"
 TITLE = "Pipeline"
+KEEP_LAYOUT = False  # run history and the refresh log change between publishes
 FAILURE_COLUMNS = ["recorded_at", "run_id", "range_start", "range_end", "kind", "name", "message"]
 _HISTORIES: dict[Path, RunHistory] = {}
 

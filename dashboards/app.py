@@ -4,12 +4,16 @@ serving database (dashboards.data).
 Authentication is a Flask `before_request` guard on the whole server, so nothing is served before login:
 not the pages, not Dash's layout or callback endpoints, not its scripts. A visitor without a session gets
 the login form (HTML requests) or 401 (anything else). Sessions are signed cookies keyed by the secret the
-caller passes (`crmw serve` reads it from CRMW_SESSION_SECRET).
+caller passes (`crmw serve` reads it from CRMW_SESSION_SECRET). The login form carries a per-session CSRF
+token (set in the session when the form is served, compared on POST), so another site cannot post a sign-in
+into a visitor's browser (login CSRF).
 """
 
 from __future__ import annotations
 
+import hmac
 import html as html_escape
+import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +22,7 @@ import duckdb
 import flask
 from dash import Input, Output, dcc, html
 
+from dashboards import response_cache
 from dashboards.auth import authenticate, load_users
 from dashboards.data import ServingData
 from dashboards.pages import PAGES
@@ -28,6 +33,7 @@ LOGIN_FORM = """<!doctype html><html><head><meta charset="utf-8"><title>crm-ware
 <style>body{{font-family:sans-serif;max-width:22em;margin:6em auto}}input{{display:block;margin:.4em 0 1em;
 width:100%}}.error{{color:#b00}}</style></head><body><h1>crm-warehouse</h1>{error}
 <form method="post" action="/login"><input type="hidden" name="next" value="{next}">
+<input type="hidden" name="csrf_token" value="{csrf}">
 <label>User<input name="username" id="username" autocomplete="username" autofocus></label>
 <label>Password<input name="password" id="password" type="password" autocomplete="current-password"></label>
 <button type="submit" id="login">Sign in</button></form></body></html>"""
@@ -55,6 +61,27 @@ def _safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+CSRF_FIELD = "csrf_token"
+CSRF_REFUSED = ('<p class="error" id="login-error">The sign-in form expired or did not come from this site: '
+                'please sign in again.</p>')
+
+
+def csrf_token() -> str:
+    """This session's login-form token, made on first use."""
+    token = flask.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        flask.session["csrf"] = token
+    return token
+
+
+def csrf_ok() -> bool:
+    """Whether the POSTed form carries this session's token."""
+    expected = flask.session.get("csrf")
+    sent = flask.request.form.get(CSRF_FIELD, "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def create_app(settings: Settings, secret_key: str, users_file: Path, data: ServingData | None = None) -> dash.Dash:
@@ -86,9 +113,11 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
 
     @server.route("/login", methods=["GET", "POST"])
     def login():
-        error = ""
+        error, status = "", 200
         target = _safe_next(flask.request.values.get("next"))
-        if flask.request.method == "POST":
+        if flask.request.method == "POST" and not csrf_ok():
+            error, status = CSRF_REFUSED, 400
+        elif flask.request.method == "POST":
             name = flask.request.form.get("username", "")
             role = authenticate(users_file, name, flask.request.form.get("password", ""))
             if role is not None:
@@ -96,13 +125,16 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
                 flask.session.update(user=name, role=role)
                 return flask.redirect(target)
             error = '<p class="error" id="login-error">Wrong user name or password.</p>'
-        return LOGIN_FORM.format(error=error, next=html_escape.escape(target, quote=True))
+        form = LOGIN_FORM.format(error=error, next=html_escape.escape(target, quote=True),
+                                 csrf=html_escape.escape(csrf_token(), quote=True))
+        return form, status
 
     @server.route("/logout")
     def logout():
         flask.session.clear()
         return flask.redirect("/login")
 
+    response_cache.install(server, data)
     app = dash.Dash(__name__, server=server, title="crm-warehouse", suppress_callback_exceptions=True,
                     update_title=None)
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
@@ -131,9 +163,12 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
 
 
 def render_page(page, data: ServingData, role: str | None):
-    """A page's layout, or why there is nothing to show yet."""
+    """A page's layout (kept per published version and role unless the page says KEEP_LAYOUT = False), or why
+    there is nothing to show yet."""
     try:
-        return page.layout(data, role)
+        if not getattr(page, "KEEP_LAYOUT", True):
+            return page.layout(data, role)
+        return data.keep(("layout", page.PATH, role), lambda: page.layout(data, role))
     except FileNotFoundError as exc:
         return html.Div([html.H2(page.TITLE), html.P(f"Nothing published yet: {exc}. Run `crmw refresh`.")])
     except duckdb.CatalogException as exc:

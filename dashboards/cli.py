@@ -21,6 +21,7 @@ def _say(message: str) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from dashboards.app import create_app
     from dashboards.auth import load_users, users_path
+    from dashboards.data import ServingData
 
     users = users_path(settings.home)
     if not load_users(users):
@@ -32,7 +33,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"{SECRET_ENV} is not set: using a random session secret, so sign-ins end when the server stops")
     if not settings.serving_path.exists():
         _say(f"warning: nothing published yet at {settings.serving_path}; pages will say so until `crmw refresh`")
-    app = create_app(settings, secret, users)
+    # Warm: after each publish, the first request starts preparing what the pages read, in the background.
+    app = create_app(settings, secret, users, ServingData(settings, warm=True))
     _say(f"dashboards on http://{args.host}:{args.port} (reading {settings.serving_path}); Ctrl-C stops")
     app.run(host=args.host, port=args.port, debug=False)
     return 0

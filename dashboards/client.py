@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def callback_payload(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
@@ -29,3 +32,13 @@ def post_callback(client, outputs, inputs, state=()):
                            content_type="application/json")
     body = response.get_data(as_text=True)
     return response.status_code, (json.loads(body) if response.status_code == 200 and body else None)
+
+
+def sign_in(client, user: str, password: str, next_path: str = "/", token: str | None = None):
+    """Sign in with a Flask test client as the browser does: fetch the form (and its CSRF token), post it.
+    `token` overrides the form's token (tests of a forged or missing one: pass "")."""
+    form = client.get("/login").get_data(as_text=True)
+    found = CSRF_INPUT.search(form)
+    data = {"username": user, "password": password, "next": next_path,
+            "csrf_token": found.group(1) if token is None and found else (token or "")}
+    return client.post("/login", data=data)

@@ -210,6 +210,20 @@ def _run_summary(instance, record) -> dict:
     }
 
 
+def recent_runs(settings: Settings, limit: int = 10) -> list[dict]:
+    """The latest runs of the refresh job, newest first (run id, status, range, trigger, start, seconds); empty
+    when no refresh has run in this CRMW_HOME. Reads the Dagster instance: seconds on first use."""
+    if not (settings.dagster_home / "dagster.yaml").exists():
+        return []
+    from dagster import RunsFilter
+
+    from orchestration.instance import get_instance
+
+    with get_instance(settings) as instance:
+        records = instance.get_run_records(RunsFilter(job_name=JOB_NAME), limit=limit)
+        return [_run_summary(instance, r) for r in records]
+
+
 def collect_status(settings: Settings) -> Status:
     status = Status()
     if (settings.dagster_home / "dagster.yaml").exists():

@@ -19,13 +19,15 @@ import yaml
 
 from orchestration.landing.raw_tables import create_raw_tables
 from orchestration.publish import publish
+from orchestration.segments import SEGMENT_COLUMNS
 from orchestration.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = (ROOT / "dbt_project/models/warehouse/_warehouse__models.yml",
              ROOT / "dbt_project/models/marts/profitability/_profitability__models.yml")
 TABLES = {
-    "warehouse": ("dim_customer", "dim_customer_xref", "fct_interactions", "fct_customer_month"),
+    "warehouse": ("dim_customer", "dim_customer_xref", "fct_interactions", "fct_customer_month", "dim_campaign",
+                  "fct_campaign_contacts", "fct_holdings", "fct_customer_month_channel"),
     "marts": ("customer_profitability", "profitability_deciles", "profitability_whale_curve",
               "profitability_concentration", "profitability_by_segment", "profitability_monthly_trend",
               "marketing_spend_by_purpose", "profitability_decile_migration"),
@@ -190,6 +192,88 @@ def _fill(con: duckdb.DuckDBPyConnection) -> None:
          'p***@example', null)""")
 
 
+def _campaigns(con: duckdb.DuckDBPyConnection) -> None:
+    """Two past campaigns, holdings and channel use: what the Campaigns page and the Segments filters read.
+    C1 (2.00 per contact) contacts K01-K10, holds out K11-K12 as control; K01, K02, K05 respond, and K11 of
+    the control group. C2 (1.50) contacts K13-K20; K13 and K17 respond. Every response is worth 100.
+    Everyone holds an open current account, even customers a credit card too; K01's mortgage is closed.
+    K01-K10 used the branch in the window, K11-K20 the mobile app; K20's branch visit is older than the
+    window."""
+    con.execute("""
+        insert into warehouse.dim_campaign by name
+        select * from (values ('CK1', 'bank', 'C1', 'Spring offer', 'mail', date '2025-01-10', 2.00, false),
+                              ('CK2', 'bank', 'C2', 'Summer offer', 'mail', date '2025-02-10', 1.50, false))
+            t(campaign_key, source_system, campaign_id, campaign_name, channel_id, start_date, cost_per_contact,
+              is_unknown_campaign)""")
+    con.execute("""
+        insert into warehouse.fct_campaign_contacts by name
+        select 'CC' || i as campaign_contact_key, 'bank' as source_system,
+               case when i <= 12 then 'CK1' else 'CK2' end as campaign_key,
+               case when i <= 12 then 'C1' else 'C2' end as campaign_id,
+               'K' || lpad(i::varchar, 2, '0') as customer_key, i in (11, 12) as is_control,
+               i in (1, 2, 5, 11, 13, 17) as has_responded,
+               case when i in (1, 2, 5, 11, 13, 17) then 100.00 end as response_value
+        from range(1, 21) as t(i)""")
+    con.execute("""
+        insert into warehouse.fct_holdings by name
+        select 'A' || i || p as account_key, 'bank' as source_system, 'A' || i || p as account_id,
+               'K' || lpad(i::varchar, 2, '0') as customer_key, p as product_id,
+               timestamp '2020-01-01 00:00:00' as opened_at, not (p = 'mortgage') as is_open
+        from range(1, 21) as t(i), (values ('current_account'), ('credit_card'), ('mortgage')) as x(p)
+        where p = 'current_account' or (p = 'credit_card' and i % 2 = 0) or (p = 'mortgage' and i = 1)""")
+    con.execute("""
+        insert into warehouse.fct_customer_month_channel by name
+        select 'K' || lpad(i::varchar, 2, '0') as customer_key, date '2025-01-01' as month_start,
+               case when i <= 10 then 'branch' else 'mobile' end as channel_id, i <= 10 as is_assisted,
+               1 as interactions
+        from range(1, 21) as t(i)
+        union all select 'K20', date '2023-06-01', 'branch', true, 1""")
+
+
+def _models(con: duckdb.DuckDBPyConnection) -> None:
+    """The segmentation model's and the targeting model's published tables, hand-made."""
+    con.execute(f"""
+        create table marts.customer_segments as
+        select {", ".join(SEGMENT_COLUMNS)} from (
+            select 'K' || lpad(i::varchar, 2, '0') as customer_key, date '2025-03-31' as as_of_date,
+                   case when i <= 4 then 'Platinum' when i <= 10 then 'Gold' when i <= 16 then 'Iron'
+                        else 'Lead' end as value_tier,
+                   case when i <= 4 then 1 when i <= 10 then 2 when i <= 16 then 3 else 4 end as tier_rank,
+                   i as clv_rank, cast(2100 - 100 * i as double) as clv, cast(1500 - 100 * i as double) as profit,
+                   false as is_negative_value, 1500 - 100 * i < 0 as is_unprofitable,
+                   cast(i as double) as recency_days, 10 as frequency, 500.0 as monetary, 3 as r_score,
+                   3 as f_score, 3 as m_score,
+                   case i % 3 when 0 then 'Champions' when 1 then 'At Risk' else 'Hibernating' end as rfm_segment,
+                   case when i <= 4 then 'retain' when i <= 16 then 'grow' else 'reduce cost' end as treatment,
+                   case when i <= 10 then 0 else 1 end as behaviour_segment_id,
+                   case when i <= 10 then 'Branch loyal' else 'Digital' end as behaviour_segment,
+                   1 + i % 3 as products_held, i as assisted_interactions, 2 as self_service_interactions,
+                   case when i % 2 = 1 then 'London' else 'North West' end as region,
+                   case when i <= 10 then 'Urban' else 'Rural' end as geo_segment
+            from range(1, {N + 1}) as t(i))""")
+    # Gains of a model that ranks well: 100 contacts per decile, responders falling with the score.
+    con.execute("""
+        create table marts.campaign_lift as
+        with d as (
+            select cast(d as integer) as decile, 100 as contacted,
+                   cast([30, 20, 12, 10, 8, 6, 5, 4, 3, 2][d] as integer) as responders
+            from range(1, 11) as t(d)
+        )
+        select decile, contacted, responders, responders / contacted as response_rate,
+               (responders / contacted) / (sum(responders) over () / sum(contacted) over ()) as lift,
+               sum(responders) over (order by decile) / sum(responders) over () as cumulative_response_share,
+               (sum(responders) over (order by decile) / sum(contacted) over (order by decile))
+                   / (sum(responders) over () / sum(contacted) over ()) as cumulative_lift,
+               date '2025-03-31' as as_of_date
+        from d""")
+    con.execute("""
+        create table marts.policy_comparison as
+        select * from (values
+            ('random_1_in_12', 1000.0, 500, 25, 0.05, 200.0, 0.2, date '2025-03-31'),
+            ('targeted_expected_value', 1000.0, 500, 60, 0.12, 1400.0, 1.4, date '2025-03-31'))
+            t(policy, budget, contacts, responders, response_rate, incremental_profit, roi, as_of_date)""")
+
+
 def _load_log(con: duckdb.DuckDBPyConnection) -> None:
     create_raw_tables(con)
     con.execute("""
@@ -202,14 +286,17 @@ def _load_log(con: duckdb.DuckDBPyConnection) -> None:
          '2025-03-29 12:00:00', true)""")
 
 
-def build_serving(home: Path, extra_sql: str = "") -> Settings:
-    """Write the working warehouse under `home` (then run `extra_sql` in it) and publish it; the settings
-    point at it."""
+def build_serving(home: Path, extra_sql: str = "", models: bool = True) -> Settings:
+    """Write the working warehouse under `home` (with the models' tables unless `models` is false; then run
+    `extra_sql` in it) and publish it; the settings point at it."""
     settings = load_settings(home)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         _create(con)
         _fill(con)
+        _campaigns(con)
+        if models:
+            _models(con)
         _load_log(con)
         if extra_sql:
             con.execute(extra_sql)

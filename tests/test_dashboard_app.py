@@ -15,7 +15,7 @@ from dashboard_db import build_serving
 
 from dashboards.app import create_app
 from dashboards.auth import UserError, add_user, authenticate, load_users, remove_user, users_path
-from dashboards.client import post_callback
+from dashboards.client import post_callback, sign_in
 from dashboards.data import ServingData
 from dashboards.report import write_report
 from orchestration.cli import main
@@ -49,7 +49,7 @@ def clients(served):
 def client_for(app, user: str | None):
     client = app.server.test_client()
     if user:
-        response = client.post("/login", data={"username": user, "password": f"{user}-password", "next": "/"})
+        response = sign_in(client, user, f"{user}-password")
         assert response.status_code == 302 and response.headers["Location"] == "/"
     return client
 
@@ -76,17 +76,35 @@ def test_a_logged_out_visitor_gets_nothing(served):
     assert response.status_code == 302 and response.headers["Location"] == "/login?next=/profitability"
     code, body = post_callback(client, ROUTE, [("url", "pathname", "/")])
     assert (code, body) == (401, None)
-    assert client.post("/login", data={"username": "ann", "password": "wrong-password"}).status_code == 200
+    assert sign_in(client, "ann", "wrong-password").status_code == 200
     assert client.get("/_dash-layout").status_code == 401
-    assert client.post("/login", data={"username": "nobody", "password": "x"}).status_code == 200
+    assert sign_in(client, "nobody", "x").status_code == 200
 
 
 def test_login_redirects_only_within_the_site(served):
     _, app, _ = served
     client = app.server.test_client()
     for target, expected in [("/quality", "/quality"), ("https://evil.example/", "/"), ("//evil.example", "/")]:
-        response = client.post("/login", data={"username": "ann", "password": "ann-password", "next": target})
+        response = sign_in(client, "ann", "ann-password", target)
         assert response.headers["Location"] == expected
+
+
+def test_a_sign_in_without_this_sessions_csrf_token_is_refused(served):
+    _, app, _ = served
+    for token in ("", "forged-token"):
+        client = app.server.test_client()
+        response = sign_in(client, "ann", "ann-password", token=token)
+        assert response.status_code == 400 and "did not come from this site" in response.get_data(as_text=True)
+        assert client.get("/_dash-layout").status_code == 401
+    # A token from another session (another visitor's form) does not sign this one in either.
+    other = app.server.test_client().get("/login").get_data(as_text=True)
+    stolen = re.search(r'name="csrf_token" value="([^"]+)"', other).group(1)
+    client = app.server.test_client()
+    assert sign_in(client, "ann", "ann-password", token=stolen).status_code == 400
+    no_form = app.server.test_client().post("/login", data={"username": "ann", "password": "ann-password"})
+    assert no_form.status_code == 400
+    assert sign_in(client, "ann", "ann-password").status_code == 302  # with the form's own token
+    assert client.get("/_dash-layout").status_code == 200
 
 
 def test_every_page_renders_with_and_without_personal_data(clients):
@@ -99,11 +117,21 @@ def test_every_page_renders_with_and_without_personal_data(clients):
         assert body["response"]["whoami"]["children"].startswith(f"{user} (")
 
 
-def test_pages_name_what_is_not_built_yet(clients):
-    client = clients["eve"]
+def test_pages_name_what_is_not_built_yet(tmp_path):
+    """Before the models ran: each page names what it lacks instead of failing."""
+    settings = build_serving(tmp_path, models=False)
+    add_user(users_path(settings.home), "eve", "executive", "eve-password")
+    client = client_for(create_app(settings, "n" * 32, users_path(settings.home)), "eve")
     assert "Total CLV" in page(client, "/") and "needs the published customer_clv table" in page(client, "/")
     assert "needs the published customer_segments table" in page(client, "/segments")
     assert "needs the published model_metrics table" in page(client, "/pipeline")
+    campaigns = page(client, "/campaigns")
+    assert campaigns.count("not computed yet") == 2 and "Not built yet" not in campaigns
+    assert "camp-missing-campaign_lift" in campaigns and "camp-missing-policy_comparison" in campaigns
+    assert "camp-performance" in campaigns  # past campaigns need no model: by profit decile, tiers empty
+    _, body = post_callback(client, [("camp-performance", "figure"), ("camp-performance-tables", "children")],
+                            [("camp-dimension", "value", "profit_decile")])
+    assert body["response"]["camp-performance"]["figure"]["data"][0]["x"] == [str(d) for d in range(1, 11)]
 
 
 def test_executive_measures_are_the_published_numbers(clients):
@@ -268,12 +296,218 @@ SEGMENT_SQL = """
 
 
 def test_segments_page_shows_published_segment_profiles(tmp_path):
-    settings = build_serving(tmp_path, SEGMENT_SQL)
+    settings = build_serving(tmp_path, SEGMENT_SQL, models=False)
     add_user(users_path(settings.home), "ann", "analyst", "ann-password")
     client = client_for(create_app(settings, "s" * 32, users_path(settings.home)), "ann")
     text = page(client, "/segments")
-    assert "needs the published customer_segments table" not in text
+    assert "needs the published segment_profiles table" not in text
     assert all(name in text for name in ("seg-value_tier", "seg-rfm_segment", "seg-treatment"))
     # largest CLV first, shares as percentages
     assert text.index("Platinum") < text.index("Lead") and "75.0%" in text and "Can't Lose Them" in text
     assert ServingData(settings).segment_profiles("no such type").empty
+
+
+SEGMENT_OUTPUTS = [("seg-summary", "children"), ("seg-sizes", "figure"), ("seg-clv-hist", "figure"),
+                   ("seg-clv-box", "figure")]
+SEGMENT_FILTERS = ["tier", "behaviour", "rfm", "decile", "region", "product", "channel"]
+SEGMENT_EXPORT = [("seg-export-download", "data")]
+
+
+def segment_filters(**chosen) -> list[tuple[str, str, object]]:
+    return [(f"seg-f-{key}", "value", chosen.get(key)) for key in SEGMENT_FILTERS]
+
+
+def selected(client, **chosen) -> tuple[str, list]:
+    """The summary line and the customers per tier the Segments filters give."""
+    code, body = post_callback(client, SEGMENT_OUTPUTS, segment_filters(**chosen))
+    assert code == 200
+    sizes = body["response"]["seg-sizes"]["figure"]["data"]
+    return body["response"]["seg-summary"]["children"], (
+        [list(pair) for pair in zip(sizes[0]["x"], sizes[0]["y"], strict=True)] if sizes else [])
+
+
+def test_segment_filters_select_the_customers_they_name(clients):
+    client = clients["ann"]
+    text = page(client, "/segments")
+    assert all(f"seg-f-{key}" in text for key in SEGMENT_FILTERS) and "20 customers selected" in text
+    assert selected(client) == ("20 customers selected; total CLV 21,000, trailing 12-month profit 9,000.",
+                                [["Platinum", 4.0], ["Gold", 6.0], ["Iron", 6.0], ["Lead", 4.0]])
+    assert selected(client, tier=["Platinum"])[1] == [["Platinum", 4.0]]
+    assert selected(client, decile=[1, 10])[1] == [["Platinum", 2.0], ["Lead", 2.0]]
+    assert selected(client, product=["credit_card"], tier=["Platinum"])[1] == [["Platinum", 2.0]]  # K02, K04
+    assert selected(client, product=["mortgage"])[1] == []  # K01's mortgage is closed
+    # K20 used the branch only before the window: branch users are K01-K10.
+    assert selected(client, channel=["branch"])[1] == [["Platinum", 4.0], ["Gold", 6.0]]
+    # Digital (K11-K20), London (odd), Champions (i divisible by 3): K15 alone.
+    assert selected(client, behaviour=["Digital"], region=["London"], rfm=["Champions"])[1] == [["Iron", 1.0]]
+    summary, sizes = selected(client, rfm=["no such segment"])
+    assert summary == "No customer matches these filters." and sizes == []
+
+
+def test_clv_distribution_follows_the_filters(clients):
+    _, body = post_callback(clients["ann"], SEGMENT_OUTPUTS, segment_filters(tier=["Lead"]))
+    histogram = body["response"]["seg-clv-hist"]["figure"]["data"]
+    box = body["response"]["seg-clv-box"]["figure"]["data"]
+    assert [t["name"] for t in histogram] == ["Lead"] and sum(histogram[0]["y"]) == 4
+    # Lead: CLV 400, 300, 200, 100; quantiles by linear interpolation.
+    assert (box[0]["q1"], box[0]["median"], box[0]["q3"]) == ([175.0], [250.0], [325.0])
+    assert (box[0]["lowerfence"], box[0]["upperfence"]) == ([115.0], [385.0])
+
+
+def test_segment_export_is_a_target_list_without_personal_data_for_analysts_and_is_audited(served, clients):
+    from orchestration.audit import read_events
+
+    settings, _, _ = served
+    rows = {}
+    for user in ("ann", "eve", "sam"):
+        _, body = post_callback(clients[user], SEGMENT_EXPORT, [("seg-export-button", "n_clicks", 1)],
+                                segment_filters(tier=["Platinum", "Gold"], product=["credit_card"]))
+        data = body["response"]["seg-export-download"]["data"]
+        assert data["filename"].startswith("segment-target-list-") and data["type"] == "text/csv"
+        rows[user] = data["content"].splitlines()
+    assert rows["ann"] == rows["eve"] == [
+        "customer_key,value_tier,rfm_segment,behaviour_segment,treatment,clv,profit_decile",
+        "K02,Platinum,Hibernating,Branch loyal,retain,1900.0,1",
+        "K04,Platinum,At Risk,Branch loyal,retain,1700.0,2",
+        "K06,Gold,Champions,Branch loyal,grow,1500.0,3",
+        "K08,Gold,Hibernating,Branch loyal,grow,1300.0,4",
+        "K10,Gold,At Risk,Branch loyal,grow,1100.0,5",
+    ]
+    assert not any(EMAIL.search(r) for r in rows["ann"] + rows["eve"])
+    assert "email" in rows["sam"][0] and "person02@example.com" in rows["sam"][1]
+    exports = read_events(settings).query("action == 'export' and page == '/segments'")
+    assert exports["user_name"].tolist()[-3:] == ["ann", "eve", "sam"]
+    detail = json.loads(exports["detail"].iloc[-3])
+    # The same export again: answered afresh (downloads are never kept), and audited again.
+    post_callback(clients["ann"], SEGMENT_EXPORT, [("seg-export-button", "n_clicks", 1)],
+                  segment_filters(tier=["Platinum", "Gold"], product=["credit_card"]))
+    assert read_events(settings).query("action == 'export' and page == '/segments'")["user_name"].tolist()[-4:] == [
+        "ann", "eve", "sam", "ann"]
+    assert detail == {"rows": 5, "filters": {"tier": ["Platinum", "Gold"], "product": ["credit_card"]},
+                      "personal_data": False}
+
+
+@pytest.mark.parametrize("evil", INJECTIONS[:3])
+def test_injection_strings_in_the_segment_and_campaign_filters_leave_the_data_intact(served, clients, evil):
+    settings, _, _ = served
+    client = clients["ann"]
+    for key in SEGMENT_FILTERS:
+        summary, sizes = selected(client, **{key: [evil]})
+        assert sizes == [] and summary == "No customer matches these filters.", key
+    _, body = post_callback(client, SEGMENT_EXPORT, [("seg-export-button", "n_clicks", 1)],
+                            segment_filters(region=evil, decile=[evil]))
+    assert body["response"]["seg-export-download"]["data"]["content"].strip().count("\n") == 0  # header only
+    code, body = post_callback(client, [("camp-performance", "figure"), ("camp-performance-tables", "children")],
+                               [("camp-dimension", "value", evil)])  # not on the allow-list: value tiers
+    assert code == 200 and body["response"]["camp-performance"]["figure"]["data"][0]["x"][0] == "Platinum"
+    assert customers(settings) == 20
+    assert selected(client)[0].startswith("20 customers selected")
+
+
+def test_campaigns_page_shows_past_campaigns_by_segment_and_the_targeting_tables(clients):
+    client = clients["eve"]
+    text = page(client, "/campaigns")
+    assert "not computed yet" not in text
+    assert all(i in text for i in ("camp-gains", "camp-lift", "camp-policies", "camp-by-campaign"))
+    assert "Targeted (expected value)" in text and "Random 1 in 12" in text
+    outputs = [("camp-performance", "figure"), ("camp-performance-tables", "children")]
+    _, body = post_callback(client, outputs, [("camp-dimension", "value", "value_tier")])
+    contacted, control = body["response"]["camp-performance"]["figure"]["data"]
+    assert contacted["x"] == ["Platinum", "Gold", "Iron", "Lead"]
+    assert contacted["y"] == [0.5, 1 / 6, 0.25, 0.25] and contacted["customdata"] == [4.0, 6.0, 4.0, 4.0]
+    assert control["y"][2] == 0.5 and all(v is None for i, v in enumerate(control["y"]) if i != 2)
+    tables = json.dumps(body["response"]["camp-performance-tables"]["children"])
+    assert "Spring offer" in tables and "Summer offer" in tables
+    _, body = post_callback(client, outputs, [("camp-dimension", "value", "treatment")])
+    assert body["response"]["camp-performance"]["figure"]["data"][0]["x"] == ["grow", "reduce cost", "retain"]
+
+
+def test_pipeline_page_shows_last_runs_and_the_failures_the_refresh_recorded(served, clients, monkeypatch):
+    import datetime as dt
+
+    from dashboards import runs
+    from dashboards.pages import pipeline
+    from orchestration.status import FailureRecord, record_failures
+
+    settings, _, _ = served
+    client = clients["eve"]
+    assert "No failed run, step or check recorded." in page(client, "/pipeline")
+    record_failures(settings, "run-0001", [FailureRecord("check", "assert_profit_is_revenue_minus_costs", "3 rows"),
+                                           FailureRecord("step", "dbt_build", "1 test failed")],
+                    range_start="2025-03-01", range_end="2025-03-31")
+    history = pipeline.run_history(ServingData(settings))
+    history.wait()
+    text = page(client, "/pipeline")
+    assert "1 failed check(s) among the 2 latest failures" in text and "assert_profit_is_revenue_minus_costs" in text
+    assert "No refresh has run in this CRMW_HOME yet." in text  # no Dagster instance in this home
+    started = dt.datetime(2025, 4, 1, 2, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(runs, "recent_runs", lambda settings, limit: [
+        {"run_id": "abcdef0123456789", "status": "SUCCESS", "range": ("2025-03-01", "2025-03-31"),
+         "trigger": "schedule", "started": started, "seconds": 930.0}])
+    history.read_at = 0.0  # stale: the next view asks for a new read, and shows the old one meanwhile
+    page(client, "/pipeline")
+    history.wait()
+    text = page(client, "/pipeline")
+    assert all(v in text for v in ("abcdef01", "SUCCESS", "schedule", "2025-04-01 02:00 UTC", "15.5",
+                                   "2025-03-01 .. 2025-03-31"))
+    monkeypatch.setattr(runs, "recent_runs", lambda settings, limit: 1 / 0)
+    history.read_at = 0.0
+    page(client, "/pipeline")
+    history.wait()
+    assert "abcdef01" in page(client, "/pipeline")  # a failed read keeps the last history
+
+
+def test_the_call_after_a_publish_reads_the_new_file_and_warming_prepares_it(tmp_path):
+    import time
+
+    from orchestration.publish import publish
+
+    settings = build_serving(tmp_path)
+    data = ServingData(settings, warm=True)
+    first = data.version()  # opens the version and starts warming it in the background
+    deadline = time.monotonic() + 60
+    while not first.prepared.get("campaign_base") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.prepared.get("segment_base") and first.prepared.get("segment_products")
+    assert data.segment_summary()["customers"].sum() == 20
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("delete from marts.customer_segments where value_tier = 'Lead'")
+    publish(settings, "run-2")
+    assert data.segment_summary()["customers"].sum() == 16 and data.version() is not first
+    assert data.last_publish()["run_id"].tolist() == ["run-2"]
+    data.close()
+
+
+def test_repeated_callbacks_are_answered_from_the_version_cache_and_pipeline_is_not(served, clients, monkeypatch):
+    """Callback answers and page layouts are kept per published version; the route and Pipeline run each time."""
+    from dashboards.pages import segments
+
+    calls = []
+    real = segments.selection_outputs
+    monkeypatch.setattr(segments, "selection_outputs", lambda *a: calls.append(a) or real(*a))
+    client = clients["ada"]
+    first = post_callback(client, SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
+    again = post_callback(client, SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
+    assert first == again and len(calls) == 1  # same version, role and request: kept
+    post_callback(clients["sam"], SEGMENT_OUTPUTS, segment_filters(rfm=["At Risk"], region=["London"]))
+    assert len(calls) == 2  # another user: computed for them
+    # The page route runs at every view (what it records per view is recorded); the layout is kept per role.
+    from dashboards import app as app_module
+    from dashboards.pages import campaigns
+
+    routed, layouts = [], []
+    real_render, real_layout = app_module.render_page, campaigns.layout
+    monkeypatch.setattr(app_module, "render_page", lambda *a: routed.append(a[0]) or real_render(*a))
+    monkeypatch.setattr(campaigns, "layout", lambda *a: layouts.append(a) or real_layout(*a))
+    assert page(client, "/campaigns") == page(client, "/campaigns")
+    assert len(routed) == 2 and len(layouts) <= 1  # kept since an earlier test, or built once here
+    _, app, users = served
+    post_callback(client, ROUTE, [("url", "pathname", "/")])  # ada (admin) first
+    add_user(users, "al", "admin", "al-password")
+    _, body = post_callback(client_for(app, "al"), ROUTE, [("url", "pathname", "/")])
+    assert body["response"]["whoami"]["children"] == "al (admin)"  # not ada's cached header
+    assert "assert_cache_check" not in page(client, "/pipeline")
+    from orchestration.status import FailureRecord, record_failures
+
+    record_failures(served[0], "run-cache", [FailureRecord("check", "assert_cache_check", "x")])
+    assert "assert_cache_check" in page(client, "/pipeline")  # the Pipeline page is never kept

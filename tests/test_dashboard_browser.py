@@ -1,7 +1,8 @@
 """The dashboards in a real browser: Playwright drives Debian's chromium (headless) against the app served on
 a free local port over a tiny published database (tests/dashboard_db.py). It logs in, visits every page,
-checks that the charts drew data and the console stayed clean, changes filters and sees the figures change,
-exports a target list, and checks that an analyst sees no personal data and a logged-out visitor nothing."""
+checks that the charts drew data and the console stayed clean, changes filters (Profitability, Segments) and
+sees the figures change, exports target lists, and checks that an analyst sees no personal data and a
+logged-out visitor nothing."""
 
 from __future__ import annotations
 
@@ -79,9 +80,9 @@ class Session:
     def figure_y(self, graph_id: str, trace: int) -> list:
         return self.page.evaluate(f"() => document.querySelector('#{graph_id} .js-plotly-plot').data[{trace}].y")
 
-    def export(self) -> list[dict]:
+    def export(self, button: str = "#export-button") -> list[dict]:
         with self.page.expect_download() as download:
-            self.page.click("#export-button")
+            self.page.click(button)
         text = open(download.value.path(), encoding="utf-8").read()
         return list(csv.DictReader(io.StringIO(text)))
 
@@ -113,7 +114,9 @@ def test_every_page_draws_its_charts_filters_change_them_and_a_list_exports(serv
         drawn[page.PATH] = admin.graphs_with_data()
     expected = {"/": {"exec-trend"}, "/profitability": {"prof-deciles", "prof-products", "prof-mix", "prof-whale",
                                                          "prof-migration", "shift-figure"},
-                "/segments": {"seg-region", "seg-geo"}, "/campaigns": {"camp-spend"}, "/customer": set(),
+                "/segments": {"seg-sizes", "seg-clv-hist", "seg-clv-box", "seg-region", "seg-geo"},
+                "/campaigns": {"camp-spend", "camp-performance", "camp-gains", "camp-lift", "camp-policies"},
+                "/customer": set(),
                 "/quality": {"dq-time", "dq-source-heat", "dq-quarantine", "dq-clusters"},
                 "/pipeline": {"pipe-freshness"}}
     assert {p: set(g) for p, g in drawn.items()} == expected
@@ -160,5 +163,19 @@ def test_an_analyst_sees_customer_keys_but_no_personal_data(server, browser):
     rows = analyst.export()
     assert [r["customer_key"] for r in rows] == ["K19", "K20"]
     assert "email" not in rows[0] and "last_name" not in rows[0]
+
+    # A Segments filter redraws the selection; the export is the selection, without personal data.
+    analyst.page.click("#nav-segments")
+    analyst.page.wait_for_selector("#seg-sizes .js-plotly-plot .main-svg")
+    assert analyst.figure_y("seg-sizes", 0) == [4, 6, 6, 4]
+    analyst.page.click("#seg-f-tier")
+    analyst.page.get_by_role("option", name="Platinum").click()
+    analyst.page.wait_for_function(
+        "() => document.querySelector('#seg-sizes .js-plotly-plot').data[0].y.length === 1")
+    assert analyst.figure_y("seg-sizes", 0) == [4]
+    assert analyst.page.inner_text("#seg-summary").startswith("4 customers selected")
+    rows = analyst.export("#seg-export-button")
+    assert [r["customer_key"] for r in rows] == ["K01", "K02", "K03", "K04"]
+    assert {r["value_tier"] for r in rows} == {"Platinum"} and "email" not in rows[0]
     assert analyst.errors == []
     analyst.close()

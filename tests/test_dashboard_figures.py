@@ -119,3 +119,52 @@ def test_empty_frames_say_no_data_and_missing_columns_are_named(function):
     }[function]
     fig = function(pd.DataFrame(columns=columns))
     assert not fig.data and fig.layout.annotations[0].text == "no data"
+
+
+def test_segment_sizes_and_clv_distribution_order_tiers_best_first():
+    summary = pd.DataFrame({"value_tier": ["Lead", "Platinum"], "tier_rank": [4, 1], "customers": [30, 2],
+                            "clv_total": [Decimal("-50.5"), Decimal("900")]})
+    bars, clv = figures.segment_sizes(summary).data
+    assert list(bars.x) == ["Platinum", "Lead"] and list(bars.y) == [2.0, 30.0] and list(clv.y) == [900.0, -50.5]
+    histogram = pd.DataFrame({"value_tier": ["Lead", "Platinum", "Lead"], "tier_rank": [4, 1, 4], "bin": [1, 3, 0],
+                              "bin_start": [10.0, 30.0, 0.0], "bin_end": [20.0, 40.0, 10.0],
+                              "customers": [5, 1, 7]})
+    platinum, lead = figures.clv_distribution(histogram).data
+    assert (platinum.name, list(platinum.x), list(platinum.y)) == ("Platinum", [35.0], [1.0])
+    assert list(lead.x) == [5.0, 15.0] and list(lead.y) == [7.0, 5.0] and list(lead.width) == [10.0, 10.0]
+    stats = pd.DataFrame({"value_tier": ["Gold"], "tier_rank": [2], "p05": [1.0], "p25": [2.0], "p50": [3.0],
+                          "p75": [4.0], "p95": [9.0], "mean": [3.5]})
+    box = figures.clv_box_by_tier(stats).data[0]
+    assert (list(box.lowerfence), list(box.q1), list(box.median), list(box.q3), list(box.upperfence),
+            list(box.mean)) == ([1.0], [2.0], [3.0], [4.0], [9.0], [3.5])
+    empty = figures.segment_sizes(summary.iloc[0:0])
+    assert empty.layout.annotations[0].text == "no customer matches the filters"
+
+
+LIFT = pd.DataFrame({"decile": [2, 1], "contacted": [100, 100], "responders": [10, 30], "response_rate": [0.1, 0.3],
+                     "lift": [0.5, 1.5], "cumulative_response_share": [1.0, 0.75], "cumulative_lift": [1.0, 1.5],
+                     "as_of_date": [dt.date(2025, 3, 31)] * 2})
+
+
+def test_gains_lift_and_policy_comparison():
+    targeted, random = figures.gains_curve(LIFT).data
+    assert list(targeted.x) == [0.0, 0.1, 0.2] and list(targeted.y) == [0.0, 0.75, 1.0]
+    assert list(random.x) == [0, 1] and list(random.y) == [0, 1]
+    bars, cumulative = figures.lift_by_decile(LIFT).data
+    assert list(bars.x) == ["D1", "D2"] and list(bars.y) == [1.5, 0.5] and list(cumulative.y) == [1.5, 1.0]
+    policies = pd.DataFrame({"policy": ["random_1_in_12", "targeted_expected_value"], "budget": [1e3, 1e3],
+                             "contacts": [500, 500], "responders": [25, 60], "response_rate": [0.05, 0.12],
+                             "incremental_profit": [200.0, 1400.0], "roi": [0.2, 1.4],
+                             "as_of_date": [dt.date(2025, 3, 31)] * 2})
+    profit, responders = figures.policy_comparison(policies).data
+    assert list(profit.x) == ["Random 1 in 12", "Targeted (expected value)"]
+    assert list(profit.y) == [200.0, 1400.0] and list(profit.text) == ["ROI 20%", "ROI 140%"]
+    assert list(responders.y) == [25.0, 60.0]
+    segments = pd.DataFrame({"segment": ["Gold", "Lead"], "contacts": [6, 4], "response_rate": [0.5, None],
+                             "control_response_rate": [None, 0.25]})
+    contacted, control = figures.campaign_response_by_segment(segments, "value_tier").data
+    assert list(contacted.y)[0] == 0.5 and pd.isna(list(contacted.y)[1]) and list(control.y)[1] == 0.25
+    for function in (figures.gains_curve, figures.lift_by_decile):
+        with pytest.raises(ValueError, match=f"{function.__name__}: missing column"):
+            function(pd.DataFrame({"decile": [1]}))
+        assert function(LIFT.iloc[0:0]).layout.annotations[0].text == "no data"

@@ -1,26 +1,102 @@
-"""Campaigns: spend and responses by purpose today; gains/lift and the random-1/12 vs targeted comparison
-land here with the campaign targeting model."""
+"""Campaigns: spend and responses by purpose; past campaign performance by segment (contacts, responders,
+response rate, cost, response value per campaign and value tier or another segment); gains and lift of the
+targeting model and the random-1/12 vs targeted comparison (marts.campaign_lift, marts.policy_comparison),
+or a plain "not computed yet" while those are not published."""
 
 from __future__ import annotations
 
-from dash import html
+from dash import Input, Output, dcc, html
 
 from dashboards import figures
-from dashboards.components import graph, not_built, section
-from dashboards.data import ServingData
+from dashboards.components import graph, section, table
+from dashboards.data import CAMPAIGN_DIMENSIONS, ServingData
+from dashboards.figures.campaigns import POLICY_LABELS
 
 PATH = "/campaigns"
 TITLE = "Campaigns"
+DIMENSION_LABELS = {"value_tier": "Value tier", "profit_decile": "Profit decile", "rfm_segment": "RFM segment",
+                    "behaviour_segment": "Behavioural segment", "treatment": "Treatment"}
+RATES = {"response_rate": "share", "control_response_rate": "share", "cumulative_response_share": "share",
+         "lift": "ratio", "cumulative_lift": "ratio", "roi": "share"}
+LATEST_CAMPAIGNS = 12  # rows of the per-campaign table: campaigns x segments, newest campaigns first
+PERFORMANCE_COLUMNS = ["campaign_name", "start_date", "segment", "contacts", "responders", "response_rate", "cost",
+                       "revenue", "control_response_rate"]
+
+
+def not_computed(what: str, table_name: str) -> html.Div:
+    return html.Div([html.Strong(f"{what}: not computed yet. "),
+                     html.Span(f"The campaign targeting model has not published marts.{table_name}; this shows up "
+                               "after the refresh that computes it.")], className="not-built",
+                    id=f"camp-missing-{table_name}")
+
+
+def performance_outputs(data: ServingData, dimension: str | None):
+    """Figure and per-campaign table of past campaigns by one segment dimension (allow-listed)."""
+    dimension = dimension if dimension in CAMPAIGN_DIMENSIONS else "value_tier"
+    by_segment = data.campaign_segments(dimension)
+    if by_segment is None:
+        return (figures.empty_figure("Past campaigns", "no campaign contacts published"),
+                html.P("No campaign contacts are published."))
+    per_campaign = data.campaign_performance(dimension)
+    campaigns = per_campaign[["start_date", "campaign_name"]].drop_duplicates()  # oldest first
+    latest = campaigns.tail(LATEST_CAMPAIGNS)
+    shown = (per_campaign.merge(latest, on=["start_date", "campaign_name"])
+             .sort_values(["start_date", "campaign_name"], ascending=[False, True], kind="stable"))
+    return (figures.campaign_response_by_segment(by_segment, dimension),
+            html.Div([table(by_segment, "camp-by-segment", RATES),
+                      html.H4(f"Per campaign (the latest {len(latest)} of {len(campaigns)}, newest first)"),
+                      table(shown[PERFORMANCE_COLUMNS], "camp-by-campaign", RATES)]))
+
+
+def _performance(data: ServingData) -> html.Div:
+    fig, tables = performance_outputs(data, "value_tier")
+    return html.Div([
+        html.P("Contacted customers (not the control group) of every past campaign, grouped by the customers' "
+               "current segment (as of the last refresh); cost is contacts x the campaign's cost per contact, "
+               "revenue the responses' value."),
+        html.Div([html.Label("Group by"), dcc.Dropdown(
+            id="camp-dimension", options=[{"label": DIMENSION_LABELS[d], "value": d} for d in CAMPAIGN_DIMENSIONS],
+            value="value_tier", clearable=False)], className="filter"),
+        graph("camp-performance", fig),
+        html.Div(tables, id="camp-performance-tables"),
+    ])
+
+
+def _targeting(data: ServingData) -> html.Div:
+    lift = data.campaign_lift()
+    if lift is None:
+        return not_computed("Gains and lift of the targeting model", "campaign_lift")
+    as_of = lift["as_of_date"].max() if "as_of_date" in lift.columns and not lift.empty else None
+    return html.Div([
+        html.P(f"Scored as of {as_of}." if as_of is not None else ""),
+        graph("camp-gains", figures.gains_curve(lift)),
+        graph("camp-lift", figures.lift_by_decile(lift)),
+        table(lift, "camp-lift-table", RATES),
+    ])
+
+
+def _policies(data: ServingData) -> html.Div:
+    policies = data.policy_comparison()
+    if policies is None:
+        return not_computed("Random 1 in 12 vs targeted", "policy_comparison")
+    shown = policies.assign(policy=[POLICY_LABELS.get(p, p) for p in policies["policy"]])
+    return html.Div([graph("camp-policies", figures.policy_comparison(policies)),
+                     table(shown, "camp-policy-table", RATES)])
 
 
 def layout(data: ServingData, role: str) -> html.Div:
     return html.Div([
         html.H2(TITLE),
         section("Spend by purpose", lambda: graph("camp-spend", figures.marketing_spend(data.marketing_spend()))),
-        section("Targeting", lambda: not_built(
-            "Gains, lift and random vs targeted", "needs the campaign response model's published scores")),
+        section("Past campaigns by segment", lambda: _performance(data)),
+        section("Targeting: gains and lift", lambda: _targeting(data)),
+        section("Random 1 in 12 vs targeted", lambda: _policies(data)),
     ])
 
 
 def register(app, data: ServingData) -> None:
-    """No callbacks yet."""
+    @app.callback(Output("camp-performance", "figure"), Output("camp-performance-tables", "children"),
+                  Input("camp-dimension", "value"), prevent_initial_call=True)
+    @data.scoped
+    def _on_dimension(dimension):
+        return performance_outputs(data, dimension)

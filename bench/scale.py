@@ -28,7 +28,9 @@ bench/results/<date>-<scale>.json and .md. The machine may be shared: the load a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,8 +258,10 @@ def bgnbd_peer(warehouse: Path) -> dict:
     # and the table says so (a penalised fit solves a slightly different problem).
     for penalizer in (0.0, 0.001):
         started = time.perf_counter()
-        try:
-            BetaGeoFitter(penalizer_coef=penalizer).fit(rfm["frequency"], rfm["recency"], rfm["T"])
+        try:  # lifetimes prints the optimiser's state and autograd warns when a fit fails: keep the log readable
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                BetaGeoFitter(penalizer_coef=penalizer).fit(rfm["frequency"], rfm["recency"], rfm["T"])
         except Exception as exc:  # noqa: BLE001 - the reference's own failure is reported, not raised
             result.setdefault("lifetimes_error", f"penalizer {penalizer}: {type(exc).__name__}".strip())
             continue

@@ -42,6 +42,8 @@ STAGES = {
     "identity__customer_identity": "identity resolution",
     "dbt_build": "dbt build + tests",
     "warehouse_grain": "warehouse checks",
+    "customer_value_models": "customer value (CLV)",
+    "customer_segment_rules": "segments",
     "serving_database": "publish",
     "report_pack": "report pack",
 }
@@ -249,6 +251,13 @@ def _describe(step: str, materializations: list, checks: list) -> str:
         return f"{len(materializations)} seeds/models/snapshots built; {_check_counts(checks)} (dbt tests)"
     if step == "warehouse_grain":
         return _check_counts(checks)
+    if step == "customer_value_models" and materializations:
+        meta = materializations[0].metadata
+        return (f"{_value(meta, 'dagster/row_count', 0):,} customers as of {_value(meta, 'as_of_date')}, "
+                f"published model {_value(meta, 'chosen_model')}")
+    if step == "customer_segment_rules" and materializations:
+        sizes = _value(materializations[0].metadata, "tier_sizes", {}) or {}
+        return f"{sum(sizes.values()):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
     if step == "serving_database" and materializations:
         meta = materializations[0].metadata
         tables = _value(meta, "tables", {}) or {}

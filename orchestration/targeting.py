@@ -12,6 +12,11 @@ write the published tables:
 With fewer than two campaigns whose response window has closed there is nothing to validate on:
 campaign_lift and policy_comparison are dropped (the dashboard says "not computed yet") and
 targeting_metrics says why.
+
+Lookalikes (models_ml.targeting.lookalike) are their own step: ``marts.customer_lookalikes`` (every current
+customer's out-of-fold lookalike score, similarity band and the features that raise it) and
+``marts.lookalike_drivers`` (coefficients, seed and rest means), seeded by the most profitable customers of
+``marts.customer_profitability``. No prospects entity is landed, so only customers are scored.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from models_ml.targeting.features import customer_features
+from models_ml.targeting.lookalike import LookalikeResult, lookalikes
 from models_ml.targeting.policy import compare_policies, expected_value
 from models_ml.targeting.propensity import (
     ScoreModel,
@@ -40,6 +46,7 @@ from orchestration.settings import Settings, TargetingSettings
 
 LIFT_TABLE, POLICY_TABLE, SCORES_TABLE, METRICS_TABLE = (
     "campaign_lift", "policy_comparison", "campaign_scores", "targeting_metrics")
+LOOKALIKE_TABLE, DRIVERS_TABLE = "customer_lookalikes", "lookalike_drivers"
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 
 
@@ -89,6 +96,14 @@ def read_history(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, ob
             left join warehouse.dim_geography as geography on customer.postcode_key = geography.postcode_key
             where customer.is_current""").df(),
     }
+
+
+def current_features(history: dict, as_of: dt.date) -> pd.DataFrame:
+    """Features of every current customer as of the day after ``as_of`` (index point_id, in key order)."""
+    keys = history["customers"]["customer_key"].drop_duplicates().sort_values().reset_index(drop=True)
+    points = pd.DataFrame({"point_id": np.arange(len(keys)), "customer_key": keys,
+                           "cutoff": as_of + dt.timedelta(days=1)})
+    return _features(history, points)
 
 
 def _features(history: dict, points: pd.DataFrame) -> pd.DataFrame:
@@ -195,11 +210,8 @@ def score_customers(history: dict, as_of: dt.date, config: TargetingSettings, X:
     expected_response_value = p_response x value_per_response (a list subtracts its channel's contact cost),
     score decile and reason codes."""
     model = ScoreModel(C=config.regularisation).fit(X, y)
-    keys = history["customers"]["customer_key"].drop_duplicates().sort_values().reset_index(drop=True)
-    points = pd.DataFrame({"point_id": np.arange(len(keys)), "customer_key": keys,
-                           "cutoff": as_of + dt.timedelta(days=1)})
-    features = _features(history, points)
-    inputs = _model_inputs(features)
+    features = current_features(history, as_of)
+    keys, inputs = features["customer_key"].reset_index(drop=True), _model_inputs(features)
     p = model.predict_proba(inputs)[:, 1]
     value = float(value_per_response(selections, campaigns)[""])
     return pd.DataFrame({
@@ -207,3 +219,97 @@ def score_customers(history: dict, as_of: dt.date, config: TargetingSettings, X:
         "expected_response_value": expected_value(p, value, 0.0), "score_decile": score_deciles(p, keys),
         "reason_codes": model.reasons(inputs).to_numpy(),
     })
+
+
+def run_lookalikes(settings: Settings, range_end: dt.date | None = None) -> LookalikeResult | None:
+    return lookalikes_for_warehouse(settings.warehouse_path, settings.targeting, range_end)
+
+
+def lookalikes_for_warehouse(warehouse: Path, config: TargetingSettings,
+                             range_end: dt.date | None = None) -> LookalikeResult | None:
+    """Score every current customer's likeness to the most profitable ones and write customer_lookalikes and
+    lookalike_drivers; None (and both tables dropped) when there are too few customers with a P&L."""
+    with duckdb.connect(str(warehouse)) as con:
+        as_of = as_of_date(con, range_end)
+        history = read_history(con, as_of)
+        profit = con.sql(f"select customer_key, cast(profit as double) as profit from {SCHEMA}.customer_profitability"
+                         ).df().set_index("customer_key")["profit"]
+        features = current_features(history, as_of).set_index("customer_key")
+        try:
+            result = lookalikes(features, profit.reindex(features.index), config.lookalike_seed_share,
+                                config.regularisation, random_state=config.seed)
+        except ValueError:
+            for name in (LOOKALIKE_TABLE, DRIVERS_TABLE):
+                con.execute(f"drop table if exists {SCHEMA}.{name}")
+            return None
+        replace_tables(con, {LOOKALIKE_TABLE: result.customers.assign(as_of_date=as_of),
+                             DRIVERS_TABLE: result.drivers.assign(as_of_date=as_of)})
+    return result
+
+
+@dataclass(frozen=True)
+class TargetExport:
+    path: Path
+    rows: int
+    contacts: int
+    controls: int
+    cost: float
+    cost_per_contact: float
+    as_of_date: dt.date
+
+
+def _slug(text: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in text.strip().lower()).strip("-")
+    return "-".join(part for part in slug.split("-") if part) or "campaign"
+
+
+def export_targets(settings: Settings, campaign: str, budget: float, *, channel: str | None = None,
+                   cost_per_contact: float | None = None, value_per_response: float | None = None,
+                   control_share: float | None = None, out: Path | None = None, user: str = "?") -> TargetExport:
+    """Write the target list of ``campaign`` (models_ml.targeting.selection) from the published scores and
+    segments as CSV: customer_key, score, expected_value, reason_codes, treatment, is_control (no personal
+    data), and record who exported it in the audit log."""
+    from models_ml.targeting.selection import select_targets
+    from orchestration.audit import record_event
+    from orchestration.publish import connect_serving
+
+    config = settings.targeting
+    if not campaign.strip():
+        raise ValueError("the campaign needs a name")
+    if cost_per_contact is None:
+        costs = channel_contact_costs()
+        channel = channel or config.channel
+        if channel not in costs:
+            raise ValueError(f"channel {channel!r} is not in seeds/channels.csv ({', '.join(sorted(costs))})")
+        cost_per_contact = costs[channel]
+    if not settings.serving_path.exists():
+        raise FileNotFoundError(f"nothing published at {settings.serving_path}")
+    with connect_serving(settings) as con:
+        tables = {name for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+        if SCORES_TABLE not in tables:
+            raise FileNotFoundError(f"{SCHEMA}.{SCORES_TABLE} is not published (too few campaigns to score?)")
+        treatment = ("coalesce(segments.treatment, 'unsegmented')" if "customer_segments" in tables
+                     else "'unsegmented'")
+        join = (f"left join {SCHEMA}.customer_segments as segments on segments.customer_key = scores.customer_key"
+                if "customer_segments" in tables else "")
+        scores = con.sql(f"""select scores.customer_key, scores.as_of_date, scores.p_response,
+                                    scores.value_per_response, scores.reason_codes, {treatment} as treatment
+                             from {SCHEMA}.{SCORES_TABLE} as scores {join}""").df()
+    if value_per_response is not None:
+        scores["value_per_response"] = value_per_response
+    share = config.control_share if control_share is None else control_share
+    listed = select_targets(scores, campaign, budget, cost_per_contact, share, config.seed, config.exclude_treatments)
+    as_of = scores["as_of_date"].max()
+    as_of = as_of.date() if hasattr(as_of, "date") else as_of
+    path = out or settings.home / "exports" / f"targets-{_slug(campaign)}-{as_of}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    listed.to_csv(path, index=False, float_format="%.6f")
+    contacts = int((~listed["is_control"]).sum())
+    export = TargetExport(path, len(listed), contacts, int(listed["is_control"].sum()), contacts * cost_per_contact,
+                          cost_per_contact, as_of)
+    record_event(settings, user=user, role="cli", action="export", page="crmw export-targets", detail={
+        "campaign": campaign, "budget": budget, "cost_per_contact": cost_per_contact, "file": str(path),
+        "rows": export.rows, "contacts": export.contacts, "controls": export.controls, "as_of_date": str(as_of),
+        "columns": list(listed.columns)})
+    return export

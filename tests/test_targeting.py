@@ -1,13 +1,18 @@
 """Campaign targeting: features as of a cut-off, held-out campaigns, gains and lift, the policy comparison's
 arithmetic, target lists (budget, control share), lookalikes, on tiny hand-made data with exact values."""
 
+import contextlib
 import datetime as dt
+import io
+import json
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from models_ml.targeting.features import customer_features
+from models_ml.targeting.lookalike import lookalikes, seed_customers
 from models_ml.targeting.policy import RANDOM, TARGETED, compare_policies, expected_value, with_baseline
 from models_ml.targeting.propensity import (
     ScoreModel,
@@ -16,6 +21,10 @@ from models_ml.targeting.propensity import (
     split_campaigns,
     usable_campaigns,
 )
+from models_ml.targeting.selection import list_sizes, select_targets
+from orchestration.audit import read_events
+from orchestration.publish import publish
+from orchestration.settings import load_settings
 
 D = dt.date
 
@@ -167,3 +176,113 @@ def test_policy_baseline_uses_the_control_rate_of_the_same_score_decile():
     # targeting the best contact alone: 1 responder, value 10, baseline 1 x 10 -> incremental profit -1
     one = compare_policies(sel, budget_share=0.1).set_index("policy").loc[TARGETED]
     assert (one["contacts"], one["incremental_responders"], one["incremental_profit"]) == (1.0, 0.0, -1.0)
+
+
+def scores_frame(n: int = 10) -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_key": [f"c{i:02d}" for i in range(n)],
+        "p_response": [round(0.30 - 0.02 * i, 2) for i in range(n)],  # c00 best
+        "value_per_response": [10.0] * n,
+        "reason_codes": ["past campaign responses high"] * n,
+        "treatment": ["grow/cross-sell"] * (n - 2) + ["do not target", "win back"],
+    })
+
+
+def test_list_sizes_honour_budget_and_control_share():
+    assert list_sizes(1000, budget=85.0, cost_per_contact=0.85, control_share=0.10) == (100, 11)
+    assert list_sizes(1000, budget=84.99, cost_per_contact=0.85, control_share=0.10) == (99, 11)
+    assert list_sizes(1000, budget=50.0, cost_per_contact=1.0, control_share=0.0) == (50, 0)
+    # not enough qualifying customers: all of them, 20% of them controls
+    assert list_sizes(10, budget=100.0, cost_per_contact=1.0, control_share=0.20) == (8, 2)
+    with pytest.raises(ValueError, match="cost per contact"):
+        list_sizes(10, budget=1.0, cost_per_contact=0.0, control_share=0.1)
+    with pytest.raises(ValueError, match="control share"):
+        list_sizes(10, budget=1.0, cost_per_contact=1.0, control_share=1.0)
+
+
+def test_target_list_ranks_by_expected_value_skips_excluded_and_draws_controls():
+    scores = scores_frame()
+    # expected value = p x 10 - 2.00: c00 1.0, c01 0.8, ..., c05 0.0 and below never listed
+    out = select_targets(scores, "spring saver", budget=6.0, cost_per_contact=2.0, control_share=0.25)
+    assert out["customer_key"].tolist() == ["c00", "c01", "c02", "c03"]  # 3 contacts + round(3 x 1/3) = 1 control
+    assert out["expected_value"].tolist() == pytest.approx([1.0, 0.8, 0.6, 0.4])
+    assert out["is_control"].sum() == 1 and list(out.columns) == ["customer_key", "score", "expected_value",
+                                                                   "reason_codes", "treatment", "is_control"]
+    again = select_targets(scores, "spring saver", budget=6.0, cost_per_contact=2.0, control_share=0.25)
+    assert again.equals(out)  # the same campaign draws the same controls
+    # c08 (do not target) is never listed, even with money to spare; c05..c09 have no positive expected value
+    wide = select_targets(scores, "x", budget=100.0, cost_per_contact=2.0, control_share=0.0)
+    assert wide["customer_key"].tolist() == ["c00", "c01", "c02", "c03", "c04"]
+    cheap = select_targets(scores, "x", budget=100.0, cost_per_contact=0.05, control_share=0.0)
+    assert "c08" not in set(cheap["customer_key"]) and "c09" in set(cheap["customer_key"])
+    controls = [select_targets(scores_frame(200).assign(p_response=0.5), name, budget=90.0, cost_per_contact=1.0,
+                               control_share=0.10) for name in ("a", "b")]
+    assert [len(c) for c in controls] == [100, 100] and [int(c["is_control"].sum()) for c in controls] == [10, 10]
+    assert set(controls[0].loc[controls[0]["is_control"], "customer_key"]) != set(
+        controls[1].loc[controls[1]["is_control"], "customer_key"])
+
+
+def test_lookalikes_find_the_planted_profile_with_out_of_fold_scores():
+    rng = np.random.default_rng(3)
+    n = 400
+    products = rng.integers(1, 6, n).astype(float)
+    features = pd.DataFrame({
+        "products_held": products, "complaints_per_month": rng.random(n),
+        "profit_per_month": rng.normal(0, 1, n),  # money: must not be used
+        "geo_segment": rng.choice(["a", "b"], n),
+    }, index=pd.Index([f"k{i:03d}" for i in range(n)], name="customer_key"))
+    profit = pd.Series(100 * products + rng.normal(0, 30, n), index=features.index)
+    result = lookalikes(features, profit, seed_share=0.10, folds=4, random_state=1)
+    assert result.seed_size == 40 and "profit_per_month" not in set(result.drivers["feature"])
+    assert result.drivers["feature"].iloc[0] == "products_held" and result.drivers["coefficient"].iloc[0] > 0
+    assert result.auc > 0.8
+    bands = result.customers.set_index("customer_key")["similarity_band"]
+    assert bands.value_counts().to_dict() == {"not similar": 180, "somewhat similar": 108, "similar": 54,
+                                              "seed": 40, "very similar": 18}
+    assert (bands[seed_customers(profit, 0.10)] == "seed").all()
+    with pytest.raises(ValueError, match="at least 4"):
+        lookalikes(features.head(20), profit.head(20), seed_share=0.10, folds=4)
+
+
+def test_export_targets_writes_the_list_within_budget_and_audits_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("CRMW_CONFIG", raising=False)
+    settings = load_settings(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema marts")
+        scores = scores_frame(40).assign(p_response=[0.9 - 0.01 * i for i in range(40)], as_of_date=D(2025, 12, 31))
+        con.register("scores", scores.drop(columns="treatment"))
+        con.execute("create table marts.campaign_scores as select * from scores")
+        con.execute("""create table marts.customer_segments as
+                       select customer_key, case when customer_key = 'c00' then 'do not target' else 'grow' end
+                              as treatment, 'Alice' as first_name from scores""")
+    publish(settings, "test")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main_with(settings, ["export-targets", "--campaign", "Spring saver", "--budget", "17",
+                                    "--channel", "mail"])
+    assert code == 0, out.getvalue()
+    path = settings.home / "exports" / "targets-spring-saver-2025-12-31.csv"
+    listed = pd.read_csv(path)
+    # mail costs 0.85: 17 / 0.85 = 20 contacts and round(20 x 0.1 / 0.9) = 2 controls; c00 is "do not target"
+    assert list(listed.columns) == ["customer_key", "score", "expected_value", "reason_codes", "treatment",
+                                    "is_control"]
+    assert len(listed) == 22 and listed["is_control"].sum() == 2 and "c00" not in set(listed["customer_key"])
+    assert listed["customer_key"].tolist() == [f"c{i:02d}" for i in range(1, 23)]
+    assert "20 customers to contact (17.00 of the budget 17.00 at 0.85 a contact) and 2 held out" in out.getvalue()
+    events = read_events(settings)
+    assert len(events) == 1 and events["action"].iloc[0] == "export"
+    detail = json.loads(events["detail"].iloc[0])
+    assert (detail["campaign"], detail["rows"], detail["controls"], detail["file"]) == ("Spring saver", 22, 2,
+                                                                                         str(path))
+    with contextlib.redirect_stdout(io.StringIO()) as err:
+        assert main_with(settings, ["export-targets", "--campaign", "x", "--budget", "5", "--channel", "pigeon"]) == 2
+    assert "channel 'pigeon' is not in seeds/channels.csv" in err.getvalue()
+
+
+def main_with(settings, argv):
+    from orchestration import cli
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRMW_HOME", str(settings.home))
+        return cli.main(argv)

@@ -90,7 +90,12 @@ class ScoreModel(ClassifierMixin, BaseEstimator):
                 if contributions.iat[row, j] <= 0:
                     break
                 name = names[j]
-                if name.startswith(("geo_segment_", "holds_")) or name == "age_missing":
+                if name == "age_missing":
+                    parts.append("age unknown" if values[row, j] > 0 else "age known")
+                elif name.startswith("holds_"):
+                    product = name[len("holds_"):]
+                    parts.append(f"holds {product}" if values[row, j] > 0 else f"does not hold {product}")
+                elif name.startswith("geo_segment_"):
                     parts.append(feature_label(name) if values[row, j] > 0 else f"not {feature_label(name)}")
                 else:
                     parts.append(f"{feature_label(name)} {'high' if values[row, j] > 0 else 'low'}")

@@ -41,6 +41,7 @@ STAGES = {
     "dbt_staging": "dbt staging + tests",
     "identity__customer_identity": "identity resolution",
     "dbt_build": "dbt build + tests",
+    "maturity_assessment": "maturity assessment",
     "warehouse_grain": "warehouse checks",
     "serving_database": "publish",
     "report_pack": "report pack",
@@ -247,6 +248,11 @@ def _describe(step: str, materializations: list, checks: list) -> str:
         return text + (f"; demo truth precision {precision:.4f}, recall {recall:.4f}" if precision is not None else "")
     if step in ("dbt_staging", "dbt_build"):
         return f"{len(materializations)} seeds/models/snapshots built; {_check_counts(checks)} (dbt tests)"
+    if step == "maturity_assessment" and materializations:
+        for mat in materializations:
+            if "summary" in mat.metadata:
+                return f"overall {_value(mat.metadata, 'summary')}"
+        return ""
     if step == "warehouse_grain":
         return _check_counts(checks)
     if step == "serving_database" and materializations:

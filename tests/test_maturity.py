@@ -39,7 +39,8 @@ ADVANCED = {
     "dq_score_mean": 95.0, "dq_score_min": 70.0, "cost_to_serve_revenue_share": 1.0,
     "profit_deciles_current": True, "value_segments_current": True, "treatment_share": 1.0,
     "campaign_contacts": 5000, "control_group_share": 0.1, "targeted_contact_share": 0.9, "campaign_lift": 2.0,
-    "targeted_campaign_lift": 2.1, "targeting_model_lift": 3.0, "geo_enrichment_share": 0.95,
+    "targeted_campaign_lift": 2.1, "targeting_model_lift": 3.0, "targeting_beats_random": True,
+    "geo_enrichment_share": 0.95,
     "predictive_model_published": True, "model_beats_baseline": True, "dashboard_users_30d": 12,
     "dashboard_roles_30d": 4,
 }
@@ -155,6 +156,9 @@ def _line_of(path: Path, needle: str) -> int:
     ("  customers: {label", "  source_systems: {label", "  source_systems: {label: Customers (after",
      "duplicate key 'source_systems'"),
     ("unit: ratio}", "unit: percent}", "unit: percent", "unit 'percent' is not one of"),
+    ('"Data-quality score, worst source system and area (0-100)"',
+     "Data-quality score, worst source system and area (0-100)", "label: Data-quality score, worst",
+     "give exactly a label and a unit, got label, worst source system and area (0-100), unit (quote a label"),
 ])
 def test_bad_stage_rules_name_file_and_line(tmp_path, old, new, needle, message):
     path = _rules_file(tmp_path, old, new)
@@ -279,3 +283,132 @@ def test_parse_answer_accepts_typed_numbers_only_among_the_choices():
     for bad in ("0", "6", "four", "", True, 2.5):
         with pytest.raises(ValueError, match="is not one of 1 Not at all"):
             parse_answer(question, bad)
+
+
+# ------------------------------------------------------------------------------------------------ targeting
+def test_blanket_and_targeted_campaigns_are_told_apart():
+    # 1,000 customers per decile. "blanket" contacts 1 in 12 everywhere with chance-sized wobbles; "big" is a
+    # huge random mailing whose small wobble is significant but not large; "targeted" favours deciles 1-3.
+    rows = []
+    for d in range(1, 11):
+        rows.append(("blanket", d, 1000, 83 + (d % 3) * 4))
+        rows.append(("big", d, 100_000, 8_000 + 100 * d))
+        rows.append(("targeted", d, 1000, 200 if d <= 3 else 40))
+    counts = pd.DataFrame(rows, columns=["campaign", "decile", "base", "contacted"])
+    from models_ml.maturity.targeting import classify_campaigns
+
+    out = classify_campaigns(counts).set_index("campaign")
+    assert out["is_targeted"].to_dict() == {"big": False, "blanket": False, "targeted": True}
+    assert out.loc["big", "p_value"] < 1e-10 and out.loc["big", "rate_ratio"] == pytest.approx(9000 / 8100)
+    assert out.loc["targeted", "rate_ratio"] == pytest.approx(5.0)
+    assert out.loc["blanket", "contacted"] == 10 * 83 + 4 * (4 * 1 + 3 * 2)
+
+
+# ------------------------------------------------------------------------------------------------ evidence
+# The tiny bank of tests/dashboard_db.py (20 customers K01..K20, two per profit decile, bank and cards loads,
+# two past campaigns, the targeting model's tables), plus: source records before resolution (K01's bank and
+# cards records share an email and birth date; two records of K02 share a national id written two ways),
+# golden K03 given K01's email (a duplicate left), a geography for 15 customers' postcodes (K16, K17's postcode
+# has no segment), one month of K01 with an unpriced interaction, and a CLV model that beats the baseline.
+EXTRA_SQL = """
+create schema ods;
+create table ods.int_customers_conformed as
+select x.source_system, x.source_customer_id as customer_id,
+       case when x.source_customer_id = 'X01' then 'Person01@Example.com '
+            when x.source_system = 'bank' then 'person' || substr(x.customer_key, 2) || '@example.com' end as email,
+       false as has_invalid_email, date '1980-05-17' as date_of_birth, false as has_sentinel_birth_date,
+       case x.source_customer_id when 'X02' then 'ab 12' when 'D02' then 'AB12' end as national_id
+from warehouse.dim_customer_xref as x;
+update warehouse.dim_customer set email = 'person01@example.com' where customer_key = 'K03';
+create table warehouse.dim_geography (postcode_key varchar, postcode varchar, geo_segment varchar,
+                                      latitude double, longitude double, source_system varchar);
+insert into warehouse.dim_geography values ('PK1', 'E1 6AN', 'Urban', 51.5, -0.07, 'geo'),
+                                           ('PK2', 'M1 1AA', null, 53.5, -2.2, 'geo');
+update warehouse.dim_customer set postcode_key = case when customer_key <= 'K15' then 'PK1'
+                                                      when customer_key <= 'K17' then 'PK2' end;
+update warehouse.fct_customer_month set unpriced_interactions = 1
+where customer_key = 'K01' and month_start = date '2025-02-01';
+create table marts.customer_clv as select 'K01' as customer_key, 100.0 as clv;
+create table marts.model_metrics as select * from (values
+    ('hist_gradient_boosting', 'published', 1.0), ('hist_gradient_boosting', 'profit_mae', 100.0),
+    ('naive_last_period', 'published', 0.0), ('naive_last_period', 'profit_mae', 120.0)) t(model_name, metric, value);
+"""
+NOW = dt.datetime(2025, 4, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def tiny_bank(tmp_path_factory):
+    from dashboard_db import build_serving
+
+    from orchestration.audit import record_event
+
+    settings = build_serving(tmp_path_factory.mktemp("maturity_home"), extra_sql=EXTRA_SQL)
+    for user, role, days in [("ann", "analyst", 1), ("bob", "admin", 10), ("ann", "analyst", 29.9),
+                             ("carl", "executive", 31)]:
+        record_event(settings, user=user, role=role, action="page_view", page="/", at=NOW - dt.timedelta(days=days))
+    return settings
+
+
+def test_evidence_on_the_tiny_bank_exact(tiny_bank):
+    from orchestration.maturity import maturity_for_warehouse
+
+    result = maturity_for_warehouse(tiny_bank, now=NOW)
+    assert result.evidence == pytest.approx({
+        "source_systems": 2, "customer_source_systems": 3, "customers": 20, "customer_records": 23,
+        "cross_system_customer_share": 2 / 20,  # K01 (bank, cards), K02 (bank, cards, digital)
+        "duplicate_rate_before": 4 / 23,  # C01 + X01 (email and birth date), X02 + D02 (national id)
+        "duplicate_rate_after": 2 / 20,  # K01 and K03
+        "dq_score_mean": 71.0, "dq_score_min": 70.0,  # bank 70 in every area; cards 80 in validity, else 70
+        "cost_to_serve_revenue_share": 1 - 165 / 8950,  # K01's February revenue (1980 / 12) uncosted
+        "profit_deciles_current": True, "value_segments_current": True, "treatment_share": 1.0,
+        "campaign_contacts": 18, "control_group_share": 2 / 20,
+        "targeted_contact_share": 0.0,  # two campaigns of 20 customers cannot show targeting beyond chance
+        "campaign_lift": 0.3 / 0.5,  # C1: 3 of 10 contacted responded, 1 of 2 in the control group
+        "targeted_campaign_lift": None, "targeting_model_lift": 3.0, "targeting_beats_random": True,
+        "geo_enrichment_share": 15 / 20, "predictive_model_published": True, "model_beats_baseline": True,
+        "dashboard_users_30d": 2, "dashboard_roles_30d": 2,  # ann, bob; carl's view is 31 days old
+    })
+    verdicts = result.campaigns.set_index("campaign")
+    assert verdicts["contacted"].to_dict() == {"CK1": 10, "CK2": 8}
+    assert verdicts["p_value"].round(4).tolist() == [0.0179, 0.0179] and not verdicts["is_targeted"].any()
+    stages = result.tables["maturity_assessment"].set_index("capability_id")["stage"].to_dict()
+    assert stages == {"customer_data_store": 3, "profitability_segmentation": 4, "campaign_targeting": 3,
+                      "analytics_access": 3, "overall": 3}
+    gaps = result.tables["maturity_gaps"]
+    assert gaps.query("scope == 'overall'")[["capability_id", "requirement"]].values.tolist() == [
+        ["customer_data_store",
+         "Duplicate rate after resolution (customers sharing a national id or an email and birth date) at most 1.0%"],
+        ["customer_data_store", "Data-quality score, mean over source systems and areas (0-100) at least 80.0"],
+        ["campaign_targeting", "Share of customers with a geodemographic segment at least 80.0%"]]
+    sponsors = result.tables["maturity_sponsors"].set_index("section_id")
+    assert sponsors["score"].to_dict() == {"leadership_culture": 75.0, "data_it": 75.0, "people": 50.0,
+                                           "processes": 25.0, "readiness": 75.0}
+    assert sponsors["self_assessed_stage"].iloc[0] == 4 and sponsors["answered_by"].iloc[0] == "ada"
+    assert (result.tables["maturity_evidence"]["as_of_date"] == dt.date(2025, 3, 31)).all()
+
+
+def test_missing_tables_leave_evidence_unmeasured_and_bad_answers_are_reported(tiny_bank, tmp_path):
+    """The published tables of the tiny bank without the extras; a broken answers file does not stop it."""
+    import shutil
+
+    from dashboard_db import build_serving
+
+    from orchestration.maturity import maturity_for_warehouse
+
+    settings = build_serving(tmp_path / "home", models=False)
+    settings.maturity_answers_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.maturity_answers_path.write_text("answers:\n  lc_vision: 9\n", encoding="utf-8")
+    result = maturity_for_warehouse(settings, now=NOW)
+    unmeasured = {k for k, v in result.evidence.items() if v is None}
+    assert unmeasured == {"duplicate_rate_before", "treatment_share", "targeted_campaign_lift",
+                          "targeting_model_lift", "targeting_beats_random", "geo_enrichment_share",
+                          "model_beats_baseline"}
+    assert result.evidence["value_segments_current"] is False
+    assert result.answers is None and result.answers_error.endswith(
+        "answers.yaml:2: question lc_vision: answer 9 is not one of 1 Not at all, 2 In a few places, 3 Partly, "
+        "4 Mostly, 5 Fully")
+    assert result.tables["maturity_sponsors"]["note"].iloc[0] == result.answers_error
+    assert result.tables["maturity_sponsors"]["score"].isna().all()
+    shutil.rmtree(settings.maturity_answers_path.parent)
+    result = maturity_for_warehouse(settings, now=NOW)
+    assert result.tables["maturity_sponsors"]["note"].iloc[0] == "no answers yet: run `crmw assess`"

@@ -181,6 +181,9 @@ def load_stage_rules(path: Path = DEFAULT_STAGES_PATH) -> StageRules:
         where = f"evidence {key}"
         if not isinstance(node, Located):
             raise _fail(path, raw_evidence.line_of(key), f"{where}: give a label and a unit")
+        if set(node) != {"label", "unit"}:
+            raise _fail(path, raw_evidence.line_of(key), f"{where}: give exactly a label and a unit, got "
+                        f"{', '.join(map(str, node))} (quote a label that has a comma)")
         unit = node.get("unit")
         if unit not in UNITS:
             raise _fail(path, raw_evidence.line_of(key), f"{where}: unit {unit!r} is not one of {', '.join(UNITS)}")
@@ -388,4 +391,4 @@ def gaps_frame(result: Assessment, evidence: Mapping[str, object], rules: StageR
     for gap in result.gaps:
         add("overall", gap)
     return pd.DataFrame(rows, columns=["scope", "capability_id", "stage_needed", "stage_name", "requirement",
-                                       "measured", "action"])
+                                       "measured", "action"]).astype({"stage_needed": "Int64"})

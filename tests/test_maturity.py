@@ -412,3 +412,76 @@ def test_missing_tables_leave_evidence_unmeasured_and_bad_answers_are_reported(t
     shutil.rmtree(settings.maturity_answers_path.parent)
     result = maturity_for_warehouse(settings, now=NOW)
     assert result.tables["maturity_sponsors"]["note"].iloc[0] == "no answers yet: run `crmw assess`"
+
+
+# ------------------------------------------------------------------------------------------------ crmw assess
+@pytest.fixture
+def assess_home(tiny_bank, tmp_path, monkeypatch):
+    """A home with the tiny bank's published database (and its assessment), no answers yet."""
+    import shutil
+
+    from orchestration.settings import load_settings
+
+    settings = load_settings(tmp_path / "home")
+    settings.serving_path.parent.mkdir(parents=True)
+    shutil.copy(tiny_bank.serving_path, settings.serving_path)
+    monkeypatch.setenv("CRMW_HOME", str(settings.home))
+    monkeypatch.delenv("CRMW_CONFIG", raising=False)
+    return settings
+
+
+def test_crmw_assess_reads_an_answers_file_and_prints_scores_and_stages(assess_home, tmp_path, capsys):
+    from orchestration.cli import main
+
+    values = {q: 5 for q in QUESTIONNAIRE.questions} | {"ra_self_assessed_stage": 4, "pe_access": 1}
+    given = write_answers(tmp_path / "workshop.yaml", Answers(values, None, "board workshop"), QUESTIONNAIRE)
+    assert main(["assess", "--answers", str(given)]) == 0
+    out = capsys.readouterr().out
+    written = load_answers(assess_home.maturity_answers_path, QUESTIONNAIRE)
+    assert written.values == values and written.assessed_by == "board workshop" and written.assessed_at
+    assert "  Leadership and culture     100.0   5/5 answered (sponsor)" in out
+    assert "  People                      80.0   5/5 answered (sponsor)" in out  # (1 + 1 + 0 + 1 + 1) / 5
+    assert "Stage you chose: 4 of 5, Well developed CRM" in out
+    # The tiny bank's published assessment (dashboard_db): overall stage 3; the data store's gaps come first.
+    assert "  Overall                                3 of 5, Partly developed CRM" in out
+    assert "(you chose 4; the data says 3)" in out
+    assert "To reach stage 4 (Well developed CRM):" in out
+
+
+def test_crmw_assess_asks_at_the_terminal(assess_home):
+    import io
+
+    from orchestration.assess import AssessAborted, run_assess
+
+    replies = iter(["9", "4", "-"] + ["3"] * 23 + ["2"])  # 9 is refused and asked again; `-` skips
+    out = io.StringIO()
+    run_assess(assess_home, None, "ann", lambda prompt: next(replies), out,
+               now=dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC))
+    written = load_answers(assess_home.maturity_answers_path, QUESTIONNAIRE)
+    order = list(QUESTIONNAIRE.questions)
+    assert written.values == {order[0]: 4, **{q: 3 for q in order[2:-1]}, order[-1]: 2}
+    assert (written.assessed_by, written.assessed_at) == ("ann", dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC))
+    assert "answer 9 is not one of 1 Not at all" in out.getvalue()
+    # Again: Enter keeps every previous answer; input that ends early writes nothing.
+    keep = iter([""] * 26)
+    run_assess(assess_home, None, "ann", lambda prompt: next(keep), io.StringIO())
+    assert load_answers(assess_home.maturity_answers_path, QUESTIONNAIRE).values == written.values
+
+    def ends(prompt):
+        raise EOFError
+
+    before = assess_home.maturity_answers_path.read_text(encoding="utf-8")
+    with pytest.raises(AssessAborted, match="input ended at question lc_vision; nothing was written"):
+        run_assess(assess_home, None, "ann", ends, io.StringIO())
+    assert assess_home.maturity_answers_path.read_text(encoding="utf-8") == before
+
+
+def test_crmw_assess_refuses_a_bad_answers_file(assess_home, tmp_path, capsys):
+    from orchestration.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("answers:\n  lc_vision: 3\n  di_refresh: 11\n", encoding="utf-8")
+    assert main(["assess", "--answers", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}:3: question di_refresh: answer 11 is not one of 1 Not at all")
+    assert not assess_home.maturity_answers_path.exists()

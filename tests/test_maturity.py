@@ -485,3 +485,53 @@ def test_crmw_assess_refuses_a_bad_answers_file(assess_home, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}:3: question di_refresh: answer 11 is not one of 1 Not at all")
     assert not assess_home.maturity_answers_path.exists()
+
+
+# ------------------------------------------------------------------------------------------------ dashboards
+def test_page_views_are_audited_and_the_maturity_and_pipeline_pages_show_them(tiny_bank):
+    import json
+
+    from dashboards.app import create_app
+    from dashboards.auth import add_user, users_path
+    from dashboards.client import post_callback, sign_in
+    from orchestration.audit import read_events
+
+    users = users_path(tiny_bank.home)
+    add_user(users, "vic", "executive", "vic-password")
+    client = create_app(tiny_bank, "m" * 32, users).server.test_client()
+    assert sign_in(client, "vic", "vic-password").status_code == 302
+    route = [("page", "children"), ("whoami", "children")]
+    before = len(read_events(tiny_bank))
+    pages = {}
+    for path in ("/maturity", "/", "/maturity", "/no-such-page", "/pipeline"):
+        code, body = post_callback(client, route, [("url", "pathname", path)])
+        assert code == 200
+        pages[path] = body["response"]["page"]["children"]
+    views = read_events(tiny_bank).iloc[before:]
+    # One row per view, the second view of /maturity too (its layout is kept; the route still runs).
+    assert views[["user_name", "role", "action", "page"]].values.tolist() == [
+        ["vic", "executive", "page_view", p] for p in ("/maturity", "/", "/maturity", "/pipeline")]
+    assert (views["event_time"] > NOW).all()  # recorded now, in UTC
+
+    maturity = json.dumps(pages["/maturity"])
+    assert "Not built yet" not in maturity and "3 of 5" in maturity and "Partly developed CRM" in maturity
+    radar = next(c for c in _graphs(pages["/maturity"]) if c["id"] == "mat-radar")["figure"]["data"][0]
+    assert radar["r"] == [75.0, 75.0, 50.0, 25.0, 75.0]  # dashboard_db's answers, the polygon closed
+    ladder = next(c for c in _graphs(pages["/maturity"]) if c["id"] == "mat-ladder")["figure"]["data"][0]
+    # The capabilities, then overall, as published by build_serving (before any dashboard use: analytics 2).
+    assert ladder["y"] == [3.0, 4.0, 3.0, 2.0, 3.0]
+    usage = next(c for c in _graphs(pages["/pipeline"]) if c["id"] == "pipe-usage")["figure"]["data"]
+    assert sum(usage[1]["y"]) >= 4  # page views of today and the fixture's within 90 days
+    assert "distinct user(s) in the last 30 days" in json.dumps(pages["/pipeline"])
+
+
+def _graphs(component):
+    """Every dcc.Graph's props in a serialised Dash layout."""
+    if isinstance(component, dict):
+        if component.get("type") == "Graph":
+            yield component["props"]
+        for value in component.get("props", {}).values():
+            yield from _graphs(value)
+    elif isinstance(component, list):
+        for item in component:
+            yield from _graphs(item)

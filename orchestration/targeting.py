@@ -263,43 +263,63 @@ def _slug(text: str) -> str:
     return "-".join(part for part in slug.split("-") if part) or "campaign"
 
 
+def scores_sql(tables: set[str]) -> str:
+    """The query of the published scores with each customer's treatment (``unsegmented`` without segments);
+    ``tables``: the names of the published marts tables."""
+    if SCORES_TABLE not in tables:
+        raise FileNotFoundError(f"{SCHEMA}.{SCORES_TABLE} is not published (too few campaigns to score?)")
+    segmented = "customer_segments" in tables
+    treatment = "coalesce(segments.treatment, 'unsegmented')" if segmented else "'unsegmented'"
+    join = (f"left join {SCHEMA}.customer_segments as segments on segments.customer_key = scores.customer_key"
+            if segmented else "")
+    return f"""select scores.customer_key, scores.as_of_date, scores.p_response, scores.value_per_response,
+                      scores.reason_codes, {treatment} as treatment
+               from {SCHEMA}.{SCORES_TABLE} as scores {join}"""
+
+
+def contact_cost(config: TargetingSettings, channel: str | None = None, cost_per_contact: float | None = None) -> float:
+    """The cost of one contact: ``cost_per_contact`` when given, else the channel's (default [targeting] channel)
+    in seeds/channels.csv."""
+    if cost_per_contact is not None:
+        return cost_per_contact
+    costs = channel_contact_costs()
+    channel = channel or config.channel
+    if channel not in costs:
+        raise ValueError(f"channel {channel!r} is not in seeds/channels.csv ({', '.join(sorted(costs))})")
+    return costs[channel]
+
+
+def target_list(scores: pd.DataFrame, config: TargetingSettings, campaign: str, budget: float, cost: float,
+                value_per_response: float | None = None, control_share: float | None = None) -> pd.DataFrame:
+    """models_ml.targeting.selection.select_targets on the published scores with the [targeting] settings."""
+    from models_ml.targeting.selection import select_targets
+
+    if not campaign.strip():
+        raise ValueError("the campaign needs a name")
+    if value_per_response is not None:
+        scores = scores.assign(value_per_response=value_per_response)
+    share = config.control_share if control_share is None else control_share
+    return select_targets(scores, campaign, budget, cost, share, config.seed, config.exclude_treatments)
+
+
 def export_targets(settings: Settings, campaign: str, budget: float, *, channel: str | None = None,
                    cost_per_contact: float | None = None, value_per_response: float | None = None,
                    control_share: float | None = None, out: Path | None = None, user: str = "?") -> TargetExport:
     """Write the target list of ``campaign`` (models_ml.targeting.selection) from the published scores and
     segments as CSV: customer_key, score, expected_value, reason_codes, treatment, is_control (no personal
     data), and record who exported it in the audit log."""
-    from models_ml.targeting.selection import select_targets
     from orchestration.audit import record_event
     from orchestration.publish import connect_serving
 
-    config = settings.targeting
-    if not campaign.strip():
-        raise ValueError("the campaign needs a name")
-    if cost_per_contact is None:
-        costs = channel_contact_costs()
-        channel = channel or config.channel
-        if channel not in costs:
-            raise ValueError(f"channel {channel!r} is not in seeds/channels.csv ({', '.join(sorted(costs))})")
-        cost_per_contact = costs[channel]
+    cost_per_contact = contact_cost(settings.targeting, channel, cost_per_contact)
     if not settings.serving_path.exists():
         raise FileNotFoundError(f"nothing published at {settings.serving_path}")
     with connect_serving(settings) as con:
         tables = {name for (name,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
-        if SCORES_TABLE not in tables:
-            raise FileNotFoundError(f"{SCHEMA}.{SCORES_TABLE} is not published (too few campaigns to score?)")
-        treatment = ("coalesce(segments.treatment, 'unsegmented')" if "customer_segments" in tables
-                     else "'unsegmented'")
-        join = (f"left join {SCHEMA}.customer_segments as segments on segments.customer_key = scores.customer_key"
-                if "customer_segments" in tables else "")
-        scores = con.sql(f"""select scores.customer_key, scores.as_of_date, scores.p_response,
-                                    scores.value_per_response, scores.reason_codes, {treatment} as treatment
-                             from {SCHEMA}.{SCORES_TABLE} as scores {join}""").df()
-    if value_per_response is not None:
-        scores["value_per_response"] = value_per_response
-    share = config.control_share if control_share is None else control_share
-    listed = select_targets(scores, campaign, budget, cost_per_contact, share, config.seed, config.exclude_treatments)
+        scores = con.sql(scores_sql(tables)).df()
+    listed = target_list(scores, settings.targeting, campaign, budget, cost_per_contact, value_per_response,
+                         control_share)
     as_of = scores["as_of_date"].max()
     as_of = as_of.date() if hasattr(as_of, "date") else as_of
     path = out or settings.home / "exports" / f"targets-{_slug(campaign)}-{as_of}.csv"

@@ -286,3 +286,42 @@ def main_with(settings, argv):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CRMW_HOME", str(settings.home))
         return cli.main(argv)
+
+
+def test_the_campaigns_page_exports_an_audited_target_list(tmp_path, monkeypatch):
+    from dashboard_db import build_serving
+
+    from dashboards.app import create_app
+    from dashboards.auth import add_user, users_path
+    from dashboards.client import post_callback, sign_in
+
+    monkeypatch.delenv("CRMW_CONFIG", raising=False)
+    # 20 customers K01..K20 scored 0.50, 0.49, ...; the dashboard database's segments treat them all as targets
+    settings = build_serving(tmp_path, extra_sql="""
+        create table marts.campaign_scores as
+        select 'K' || lpad(i::varchar, 2, '0') as customer_key, date '2025-03-31' as as_of_date,
+               0.51 - 0.01 * i as p_response, 100.0 as value_per_response, 'past campaign responses high'
+                   as reason_codes
+        from range(1, 21) as t(i)""")
+    users = users_path(settings.home)
+    add_user(users, "ann", "analyst", "ann-password")
+    client = create_app(settings, "s" * 32, users).server.test_client()
+    sign_in(client, "ann", "ann-password")
+    outputs = [("camp-list-download", "data"), ("camp-list-note", "children")]
+    state = [("camp-list-name", "value", "Spring saver"), ("camp-list-budget", "value", 8.5),
+             ("camp-list-channel", "value", "mail")]
+    _, body = post_callback(client, outputs, [("camp-list-button", "n_clicks", 1)], state)
+    data = body["response"]["camp-list-download"]["data"]
+    lines = data["content"].splitlines()
+    # 8.5 / 0.85 = 10 contacts + round(10 x 0.1 / 0.9) = 1 control, best scores first; no personal data
+    assert data["filename"] == "targets-spring-saver.csv" and len(lines) == 12
+    assert lines[0] == "customer_key,score,expected_value,reason_codes,treatment,is_control"
+    assert [line.split(",")[0] for line in lines[1:]] == [f"K{i:02d}" for i in range(1, 12)]
+    assert sum(line.endswith("True") for line in lines[1:]) == 1
+    event = read_events(settings).iloc[-1]
+    assert (event["user_name"], event["page"]) == ("ann", "/campaigns")
+    assert json.loads(event["detail"])["contacts"] == 10
+    _, body = post_callback(client, outputs, [("camp-list-button", "n_clicks", 2)],
+                            [("camp-list-name", "value", " "), *state[1:]])
+    assert body["response"]["camp-list-note"]["children"] == "No list: the campaign needs a name."
+    assert len(read_events(settings).query("action == 'export'")) == 1

@@ -9,9 +9,10 @@ write the published tables:
   on every campaign whose responses are in), expected response value, score decile, reason codes;
 - ``marts.targeting_metrics``: what was held out, AUC, lift, value per response.
 
-With fewer than two campaigns whose response window has closed there is nothing to validate on:
-campaign_lift and policy_comparison are dropped (the dashboard says "not computed yet") and
-targeting_metrics says why.
+With fewer than two campaigns whose response window has closed, or without responders among the training
+contacts, there is nothing to validate on: campaign_lift, policy_comparison and campaign_scores are dropped
+(the dashboard says "not computed yet"), the refresh goes on, and targeting_metrics says why
+(`not validated: <reason>`).
 
 Lookalikes (models_ml.targeting.lookalike) are their own step: ``marts.customer_lookalikes`` (every current
 customer's out-of-fold lookalike score, similarity band and the features that raise it) and
@@ -135,11 +136,10 @@ def targeting_for_warehouse(warehouse: Path, config: TargetingSettings,
         as_of = as_of_date(con, range_end)
         history = read_history(con, as_of)
         result = evaluate_targeting(history, as_of, config)
-        tables = {METRICS_TABLE: pd.DataFrame({"metric": list(result.metrics), "value": list(result.metrics.values()),
+        metrics = {**result.metrics, **{f"not validated: {note}": 1.0 for note in result.notes}}
+        tables = {METRICS_TABLE: pd.DataFrame({"metric": list(metrics), "value": list(metrics.values()),
                                                "as_of_date": as_of})}
-        if result.scores is not None:
-            tables[SCORES_TABLE] = result.scores
-        for name, frame in ((LIFT_TABLE, result.lift), (POLICY_TABLE, result.policies)):
+        for name, frame in ((LIFT_TABLE, result.lift), (POLICY_TABLE, result.policies), (SCORES_TABLE, result.scores)):
             if frame is not None:
                 tables[name] = frame.assign(as_of_date=as_of)
             else:
@@ -158,9 +158,16 @@ def evaluate_targeting(history: dict, as_of: dt.date, config: TargetingSettings)
     selections = contacts[contacts["campaign_key"].isin(usable["campaign_key"])].reset_index(drop=True)
     try:
         split = split_campaigns(usable, config.holdout_campaigns)
-    except ValueError as exc:
+        _validate(result, history, selections, split, campaigns, config)
+    except ValueError as exc:  # too little history: the refresh goes on without targeting tables
         result.notes.append(str(exc))
-        return result
+        result.lift = result.policies = None
+    return result
+
+
+def _validate(result: TargetingResult, history: dict, selections: pd.DataFrame, split, campaigns: pd.DataFrame,
+              config: TargetingSettings) -> None:
+    as_of = result.as_of_date
     selections = selections.assign(point_id=np.arange(len(selections)), cutoff=selections["contacted_date"])
     features = _features(history, selections[["point_id", "customer_key", "cutoff"]])
     is_train = selections["campaign_key"].isin(split.train).to_numpy()
@@ -200,7 +207,6 @@ def evaluate_targeting(history: dict, as_of: dt.date, config: TargetingSettings)
     result.scores = score_customers(history, as_of, config, X[contacted], responded[contacted], selections, campaigns)
     result.metrics["value_per_response"] = float(result.scores["value_per_response"].iloc[0]) if len(
         result.scores) else float("nan")
-    return result
 
 
 def score_customers(history: dict, as_of: dt.date, config: TargetingSettings, X: pd.DataFrame, y: np.ndarray,
@@ -211,7 +217,9 @@ def score_customers(history: dict, as_of: dt.date, config: TargetingSettings, X:
     score decile and reason codes."""
     model = ScoreModel(C=config.regularisation).fit(X, y)
     features = current_features(history, as_of)
-    keys, inputs = features["customer_key"].reset_index(drop=True), _model_inputs(features)
+    keys = features["customer_key"].reset_index(drop=True)
+    # a product nobody held at any training contact is unknown to the model; one nobody holds now is 0
+    inputs = _model_inputs(features).reindex(columns=X.columns, fill_value=0.0)
     p = model.predict_proba(inputs)[:, 1]
     value = float(value_per_response(selections, campaigns)[""])
     return pd.DataFrame({

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hmac
 import html as html_escape
+import logging
 import secrets
+import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,7 +28,10 @@ from dashboards import response_cache
 from dashboards.auth import authenticate, load_users
 from dashboards.data import ServingData
 from dashboards.pages import PAGES
+from orchestration.audit import record_event
 from orchestration.settings import Settings
+
+LOG = logging.getLogger(__name__)
 
 OPEN_PATHS = ("/login",)
 LOGIN_FORM = """<!doctype html><html><head><meta charset="utf-8"><title>crm-warehouse: sign in</title>
@@ -155,11 +160,21 @@ def create_app(settings: Settings, secret_key: str, users_file: Path, data: Serv
         page = by_path.get(pathname or "/")
         if page is None:
             return html.P(f"No page at {pathname}."), who
+        record_view(data.settings, flask.session.get("user"), role, page.PATH)
         return render_page(page, data, role), who
 
     for page in PAGES:
         page.register(app, data)
     return app
+
+
+def record_view(settings: Settings, user: str | None, role: str | None, path: str) -> None:
+    """Usage monitoring: one audit row per page view (this route runs at every view; layouts are kept one
+    level down). A view is shown even when the audit log cannot be written; the failure is logged."""
+    try:
+        record_event(settings, user=user or "?", role=role or "?", action="page_view", page=path)
+    except sqlite3.Error as exc:
+        LOG.warning("page view of %s by %s not recorded in the audit log: %s", path, user, exc)
 
 
 def render_page(page, data: ServingData, role: str | None):

@@ -33,7 +33,9 @@ PROFILE_COLUMNS = ("customer_key", "source_system", "source_customer_id", "gende
                    "has_sentinel_birth_date", "has_invalid_email", "is_id_only", "valid_from")
 # Tables other engineers are building; pages show "not built yet" until they are published.
 FUTURE_TABLES = ("customer_clv", "model_metrics", "customer_segments", "segment_profiles", "campaign_lift",
-                 "policy_comparison")
+                 "policy_comparison", "maturity_evidence", "maturity_assessment", "maturity_gaps",
+                 "maturity_sponsors")
+MATURITY_PARTS = ("evidence", "assessment", "gaps", "sponsors")
 # The targeting model's scores, which the Campaigns page builds target lists from (probed like FUTURE_TABLES).
 TARGETING_TABLES = ("campaign_scores",)
 # Columns of a target list; PII columns are appended for roles that may see them.
@@ -712,6 +714,15 @@ class ServingData:
         return self.frame("select month_start, revenue, cost_to_serve, profit, products_held, interactions "
                           "from warehouse.fct_customer_month where customer_key = ? and not is_future_month "
                           "order by month_start", [customer_key])
+
+    # ------------------------------------------------------------------ maturity
+    def maturity(self, part: str) -> pd.DataFrame | None:
+        """marts.maturity_<part> (evidence, assessment, gaps, sponsors) in the order the refresh wrote it (DuckDB
+        keeps insertion order), None while not published."""
+        if part not in MATURITY_PARTS:
+            raise ValueError(f"maturity: {part!r} is not one of {', '.join(MATURITY_PARTS)}")
+        table = self.find(f"maturity_{part}")
+        return None if table is None else self.frame(f"select * from {table}")
 
     # ------------------------------------------------------------------ pipeline
     def model_metrics(self) -> pd.DataFrame | None:

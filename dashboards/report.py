@@ -72,7 +72,35 @@ def _sections(data: ServingData) -> list[tuple[str, str]]:
         deciles if deciles is not None else data.deciles())))
     add("Data quality", lambda: _figure_html(figures.scores_by_source(data.dq_score_by_source())))
     add("Freshness", lambda: _figure_html(figures.freshness(data.deliveries())))
+    add("CRM maturity", lambda: _maturity_block(data))
     return out
+
+
+def _table_html(frame, columns: list[str], table_id: str) -> str:
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in frame[columns].itertuples(index=False, name=None))
+    return f"<table id='{table_id}'><tr>{head}</tr>{body}</table>"
+
+
+def _maturity_block(data: ServingData) -> str:
+    """Stage ladder, the sponsors' radar and the actions to the next stage (marts.maturity_*)."""
+    assessment = data.maturity("assessment")
+    if assessment is None:
+        return '<p class="note">not built yet (the maturity assessment is not published)</p>'
+    overall = assessment[assessment["scope"] == "overall"].iloc[0]
+    parts = [f"<p id='maturity-overall'>Overall: stage {int(overall['stage'])} of 5, "
+             f"{html.escape(overall['stage_name'])} (measured as of {fmt(overall['as_of_date'], 'date')}).</p>",
+             _figure_html(figures.stage_ladder(assessment))]
+    sponsors = data.maturity("sponsors")
+    if sponsors is not None:
+        parts.append(_figure_html(figures.sponsor_radar(sponsors)))
+    gaps = data.maturity("gaps")
+    if gaps is not None and not gaps.empty:
+        parts.append("<h3>Actions to reach the next stage</h3>")
+        parts.append(_table_html(gaps[gaps["scope"] == "overall"], ["stage_needed", "action", "measured"],
+                                 "maturity-gaps"))
+    return "".join(parts)
 
 
 def render_report(data: ServingData, generated_at: dt.datetime) -> str:

@@ -198,6 +198,20 @@ def cmd_export_targets(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assess(settings: Settings, args: argparse.Namespace) -> int:
+    """The readiness and maturity questionnaire: asked here, or read from --answers; the answers go where the
+    refresh scores them."""
+    from models_ml.maturity.yamlfile import MaturityFileError
+    from orchestration.assess import AssessAborted, default_respondent, run_assess
+
+    try:
+        run_assess(settings, args.answers, args.by or default_respondent(), input, sys.stdout)
+    except (MaturityFileError, AssessAborted) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crmw",
@@ -259,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--control-share", type=float, help="share of the list held out (default [targeting])")
     export.add_argument("--out", type=Path, help="CSV path (default $CRMW_HOME/exports/targets-<campaign>-<as-of>.csv)")
     export.set_defaults(func=cmd_export_targets)
+
+    assess = sub.add_parser("assess", help="the CRM readiness and maturity questionnaire (four sponsors and the "
+                            "readiness audit): asked here or read from a file; prints scores and measured stages")
+    assess.add_argument("--answers", type=Path, metavar="FILE",
+                        help="read the answers from this YAML file instead of asking (the format crmw assess writes)")
+    assess.add_argument("--by", metavar="NAME", help="who answered (default: the login name)")
+    assess.set_defaults(func=cmd_assess)
 
     from dashboards.cli import add_subcommands  # serve, report, users
 

@@ -3,7 +3,8 @@
     landing loads (raw/landing, daily partitions) -> dbt part 1 (`dbt_staging`): seeds, staging of the
         landing files, the ODS's intermediate views -> identity resolution (identity/customer_identity)
         -> dbt part 2 (`dbt_build`): identity staging, ods, snapshots, warehouse (+ marts)
-        -> Python models (models_ml wrappers) -> warehouse grain checks -> publish (serving_database)
+        -> Python models (models_ml wrappers) -> the maturity assessment -> warehouse grain checks
+        -> publish (serving_database)
         -> the executive report pack (report_pack)
 
 `daily_refresh` is one job over all of it; a run over a range of delivery days loads them in one step and
@@ -23,6 +24,7 @@ from orchestration.assets.checks import build_grain_checks
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.identity import build_customer_identity
 from orchestration.assets.landing import build_landing_loads, landing_partitions
+from orchestration.assets.maturity import build_maturity_assessment
 from orchestration.assets.models import build_model_assets
 from orchestration.assets.report import build_report_pack
 from orchestration.assets.serving import build_serving_database
@@ -40,6 +42,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dbt_parts, dbt_resource = build_dbt_assets(settings)
     customer_identity = build_customer_identity(settings, INPUT_KEY)
     transform = [*dbt_parts, customer_identity, *build_model_assets(settings)]
+    # The maturity assessment reads everything the transform built, so it comes after all of it.
+    transform.append(build_maturity_assessment(settings, [s for a in transform for s in a.specs]))
     transform_specs = [spec for assets_def in transform for spec in assets_def.specs]
     grain_checks = build_grain_checks(settings, {spec.key for spec in transform_specs})
     blocking_checks = [

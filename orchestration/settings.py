@@ -233,6 +233,16 @@ class Settings:
         return self.home / "logs"
 
     @property
+    def maturity_answers_path(self) -> Path:
+        # The questionnaire's answers (`crmw assess` writes them, the refresh scores them).
+        return self.home / "maturity" / "answers.yaml"
+
+    @property
+    def maturity_rules_path(self) -> Path:
+        # A copy of models_ml/maturity/stages.yaml the user edits; the packaged rules when absent.
+        return self.home / "maturity" / "stages.yaml"
+
+    @property
     def audit_log_path(self) -> Path:
         # Who viewed and exported what (SQLite, like the refresh log: the dashboards and the CLI append).
         return self.home / "status" / "audit_log.sqlite"

@@ -17,7 +17,9 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from models_ml.maturity.questionnaire import Answers, load_questionnaire, write_answers
 from orchestration.landing.raw_tables import create_raw_tables
+from orchestration.maturity import maturity_for_warehouse
 from orchestration.publish import publish
 from orchestration.segments import SEGMENT_COLUMNS
 from orchestration.settings import Settings, load_settings
@@ -286,9 +288,22 @@ def _load_log(con: duckdb.DuckDBPyConnection) -> None:
          '2025-03-29 12:00:00', true)""")
 
 
+# Questionnaire answers of the tiny bank: every question 4 but processes 2 and people 3; self-assessed stage 4.
+ANSWERS = {**{q: 4 for q in load_questionnaire().questions}, **{q: 2 for q in (
+    "pr_targeting", "pr_control_groups", "pr_channel_shift", "pr_treatments", "pr_review")},
+    **{q: 3 for q in ("pe_analysts", "pe_trained", "pe_access", "pe_stewards", "pe_change")}}
+ASSESSED_AT = dt.datetime(2025, 3, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def _maturity(settings: Settings) -> None:
+    """The maturity assessment of the tiny bank, by the refresh's own code, with the answers above."""
+    write_answers(settings.maturity_answers_path, Answers(ANSWERS, ASSESSED_AT, "ada"), load_questionnaire())
+    maturity_for_warehouse(settings, now=dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
+
+
 def build_serving(home: Path, extra_sql: str = "", models: bool = True) -> Settings:
-    """Write the working warehouse under `home` (with the models' tables unless `models` is false; then run
-    `extra_sql` in it) and publish it; the settings point at it."""
+    """Write the working warehouse under `home` (with the models' tables, the maturity assessment included,
+    unless `models` is false; `extra_sql` runs before the assessment) and publish it; the settings point at it."""
     settings = load_settings(home)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.warehouse_path)) as con:
@@ -300,5 +315,7 @@ def build_serving(home: Path, extra_sql: str = "", models: bool = True) -> Setti
         _load_log(con)
         if extra_sql:
             con.execute(extra_sql)
+    if models:
+        _maturity(settings)
     publish(settings, "test-run")
     return settings

@@ -18,9 +18,10 @@ from dashboards.auth import UserError, add_user, authenticate, load_users, remov
 from dashboards.client import post_callback, sign_in
 from dashboards.data import ServingData
 from dashboards.report import write_report
+from orchestration.audit import read_events
 from orchestration.cli import main
 
-PAGES = ["/", "/profitability", "/segments", "/campaigns", "/customer", "/quality", "/pipeline"]
+PAGES = ["/", "/profitability", "/segments", "/campaigns", "/customer", "/quality", "/maturity", "/pipeline"]
 ROUTE = [("page", "children"), ("whoami", "children")]
 DECILE_OUTPUTS = [("prof-deciles", "figure"), ("prof-products", "figure"), ("prof-mix", "figure"),
                   ("prof-table", "children")]
@@ -125,6 +126,7 @@ def test_pages_name_what_is_not_built_yet(tmp_path):
     assert "Total CLV" in page(client, "/") and "needs the published customer_clv table" in page(client, "/")
     assert "needs the published customer_segments table" in page(client, "/segments")
     assert "needs the published model_metrics table" in page(client, "/pipeline")
+    assert page(client, "/maturity").count("needs the published maturity tables") == 5
     campaigns = page(client, "/campaigns")
     assert campaigns.count("not computed yet") == 2 and "Not built yet" not in campaigns
     assert "camp-missing-campaign_lift" in campaigns and "camp-missing-policy_comparison" in campaigns
@@ -193,7 +195,7 @@ def test_what_if_sliders_change_the_figure(clients):
     assert "moves 20 contacts" in half["response"]["shift-summary"]["children"]
 
 
-def test_analysts_see_customer_keys_and_stewards_see_personal_data(clients):
+def test_analysts_see_customer_keys_and_stewards_see_personal_data(served, clients):
     export = [("export-download", "data")], [("export-button", "n_clicks", 1)], [
         ("export-deciles", "value", [10]), ("prof-region", "value", None)]
     lookup = [("lookup-result", "children")], [("lookup-go", "n_clicks", 1), ("lookup-input", "value", "X02")]
@@ -208,6 +210,11 @@ def test_analysts_see_customer_keys_and_stewards_see_personal_data(clients):
         assert "Customer K02" in text and "bank" in text and "digital" in text
         seen[user] = (bool(EMAIL.search(csv)), "last_name" in csv, bool(EMAIL.search(text)), "Person02" in text)
     assert seen == {"ann": (False,) * 4, "eve": (False,) * 4, "sam": (True,) * 4, "ada": (True,) * 4}
+    # Every target-list export is in the audit log, with who, the rows and whether it held personal data.
+    exports = read_events(served[0]).query("action == 'export' and page == '/profitability'").tail(4)
+    assert exports["user_name"].tolist() == ["ann", "eve", "sam", "ada"]
+    assert [json.loads(d) for d in exports["detail"]][2] == {"deciles": [10], "personal_data": True, "region": None,
+                                                             "rows": 2}
 
 
 def test_a_removed_user_is_signed_out(served):
@@ -258,6 +265,7 @@ def test_crmw_users_and_report_commands(served, monkeypatch, capsys):
     assert "35,800" in text and "Whale curve" in text and text.count("<script") >= 2
     assert not re.search(r"<script[^>]*\bsrc=", text)  # plotly.js embedded: opens offline
     assert "not built yet" in text  # CLV
+    assert "<p id='maturity-overall'>Overall: stage 3 of 5, Partly developed CRM" in text
 
 
 def test_report_pack_needs_a_published_database(tmp_path):
@@ -355,7 +363,6 @@ def test_clv_distribution_follows_the_filters(clients):
 
 
 def test_segment_export_is_a_target_list_without_personal_data_for_analysts_and_is_audited(served, clients):
-    from orchestration.audit import read_events
 
     settings, _, _ = served
     rows = {}

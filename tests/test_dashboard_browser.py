@@ -75,7 +75,7 @@ class Session:
         """Id of each drawn chart on the page -> points it plots."""
         return self.page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')]
             .map(el => [el.closest('[id]').id, (el.data || []).reduce((n, t) =>
-                n + ((t.z || t.y || t.x || []).length || 0), 0)]))""")
+                n + ((t.z || t.y || t.x || t.r || []).length || 0), 0)]))""")
 
     def figure_y(self, graph_id: str, trace: int) -> list:
         return self.page.evaluate(f"() => document.querySelector('#{graph_id} .js-plotly-plot').data[{trace}].y")
@@ -118,7 +118,8 @@ def test_every_page_draws_its_charts_filters_change_them_and_a_list_exports(serv
                 "/campaigns": {"camp-spend", "camp-performance", "camp-gains", "camp-lift", "camp-policies"},
                 "/customer": set(),
                 "/quality": {"dq-time", "dq-source-heat", "dq-quarantine", "dq-clusters"},
-                "/pipeline": {"pipe-freshness"}}
+                "/maturity": {"mat-ladder", "mat-radar"},
+                "/pipeline": {"pipe-freshness", "pipe-usage"}}  # usage: the page views just made
     assert {p: set(g) for p, g in drawn.items()} == expected
     assert all(points > 0 for graphs in drawn.values() for points in graphs.values()), drawn
 

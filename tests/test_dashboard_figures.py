@@ -168,3 +168,39 @@ def test_gains_lift_and_policy_comparison():
         with pytest.raises(ValueError, match=f"{function.__name__}: missing column"):
             function(pd.DataFrame({"decile": [1]}))
         assert function(LIFT.iloc[0:0]).layout.annotations[0].text == "no data"
+
+
+def test_stage_ladder_puts_the_overall_stage_last():
+    assessment = pd.DataFrame({
+        "scope": ["overall", "capability", "capability"], "capability": ["Overall", "Data store", "Analytics"],
+        "stage": [2, 5, 2], "stage_name": ["Building", "Fully advanced CRM", "Building"],
+        "next_stage_name": ["Partly developed CRM", None, "Partly developed CRM"]})
+    (bars,) = figures.stage_ladder(assessment).data
+    assert list(bars.x) == ["Data store", "Analytics", "Overall"] and list(bars.y) == [5.0, 2.0, 2.0]
+    assert bars.marker.color[-1] != bars.marker.color[0]
+    assert "the top stage" in bars.hovertext[0] and "next: Partly developed CRM" in bars.hovertext[2]
+    assert figures.stage_ladder(assessment.iloc[0:0]).layout.annotations[0].text == "not assessed yet"
+
+
+def test_sponsor_radar_closes_the_polygon_and_says_when_nothing_is_answered():
+    sponsors = pd.DataFrame({"section": ["Leadership", "Data", "People", "Processes", "Readiness audit"],
+                             "is_sponsor": [True, True, True, True, False], "score": [75.0, 50.0, None, 25.0, 90.0],
+                             "answered": [5, 5, 0, 5, 5], "questions": [5] * 5})
+    (radar,) = figures.sponsor_radar(sponsors).data
+    assert list(radar.theta) == ["Leadership", "Data", "People", "Processes", "Leadership"]
+    assert list(radar.r) == [75.0, 50.0, 0.0, 25.0, 75.0] and radar.hovertext[2] == "People: not answered"
+    empty = figures.sponsor_radar(sponsors.assign(score=None))
+    assert empty.layout.annotations[0].text == "no answers yet: run `crmw assess`"
+    with pytest.raises(ValueError, match="sponsor_radar: missing column"):
+        figures.sponsor_radar(sponsors.drop(columns="answered"))
+
+
+def test_usage_over_time_counts_users_views_and_exports_per_day():
+    events = pd.DataFrame({
+        "event_time": pd.to_datetime(["2026-12-01 09:00", "2026-12-01 10:00", "2026-12-01 23:59",
+                                      "2026-12-03 08:00"], utc=True),
+        "user_name": ["ann", "ann", "bob", "ann"], "action": ["page_view", "export", "page_view", "page_view"]})
+    users, views, exports = figures.usage_over_time(events).data
+    assert list(users.x) == ["2026-12-01", "2026-12-03"] and list(users.y) == [2.0, 1.0]
+    assert list(views.y) == [2.0, 1.0] and list(exports.y) == [1.0, 0.0]
+    assert figures.usage_over_time(events.iloc[0:0]).layout.annotations[0].text.startswith("no page view")

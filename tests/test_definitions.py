@@ -318,3 +318,19 @@ def test_dagster_loads_the_code_location_as_crmw_ui_starts_it(home, monkeypatch)
     done = subprocess.run(validate, env=env, capture_output=True, text=True, timeout=300, cwd=home)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Validation successful for code location orchestration.definitions" in done.stdout + done.stderr
+
+
+def test_maturity_assessment_reads_the_whole_warehouse_and_feeds_publishing(defs):
+    graph = defs.resolve_asset_graph()
+    keys = [dg.AssetKey(["models", name]) for name in
+            ("maturity_evidence", "maturity_assessment", "maturity_gaps", "maturity_sponsors")]
+    reads = {dg.AssetKey(["models", "customer_segments"]), dg.AssetKey(["models", "model_metrics"]),
+             dg.AssetKey(["warehouse", "fct_campaign_contacts"]), dg.AssetKey(["marts", "profitability_deciles"]),
+             dg.AssetKey(["ods", "int_customers_conformed"])}
+    for key in keys:
+        assert graph.get(key).group_name == "models"
+        assert reads <= graph.get(key).parent_keys
+        assert not set(keys) & graph.get(key).parent_keys
+    assert any(k.path[-1] == "data_quality_scores" for k in graph.get(keys[0]).parent_keys)
+    assert set(keys) <= graph.get(dg.AssetKey("serving_database")).parent_keys
+    assert defs.resolve_assets_def(keys[0]).op.pool == "crmw_warehouse"

@@ -11,7 +11,8 @@ from dashboards.figures.campaigns import (
 from dashboards.figures.common import empty_figure
 from dashboards.figures.customer import customer_history
 from dashboards.figures.executive import monthly_trend
-from dashboards.figures.pipeline import freshness
+from dashboards.figures.maturity import sponsor_radar, stage_ladder
+from dashboards.figures.pipeline import freshness, usage_over_time
 from dashboards.figures.profitability import (
     channel_mix_by_decile,
     channel_shift_result,
@@ -30,4 +31,5 @@ __all__ = [
     "channel_mix_by_decile", "channel_shift_result", "cluster_sizes", "customer_history", "decile_migration",
     "decile_profit", "empty_figure", "freshness", "marketing_spend", "monthly_trend", "products_by_decile",
     "quarantine_by_source", "scores_by_source", "scores_over_time", "segment_profit", "whale_curve",
+    "sponsor_radar", "stage_ladder", "usage_over_time",
 ]

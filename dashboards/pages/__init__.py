@@ -3,6 +3,6 @@
 A page grows as the models land: a section whose table is not published yet says so instead of breaking.
 """
 
-from dashboards.pages import campaigns, executive, lookup, pipeline, profitability, quality, segments
+from dashboards.pages import campaigns, executive, lookup, maturity, pipeline, profitability, quality, segments
 
-PAGES = (executive, profitability, segments, campaigns, lookup, quality, pipeline)
+PAGES = (executive, profitability, segments, campaigns, lookup, quality, maturity, pipeline)

@@ -1,8 +1,9 @@
 """Pipeline: last publish, last refresh runs, failed runs, steps and checks (the refresh log), freshness per
-source system, deliveries, model backtest metrics."""
+source system, deliveries, model backtest metrics, and dashboard use over time (the audit log)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from dashboards import figures
 from dashboards.components import fmt, graph, not_built, section, table
 from dashboards.data import ServingData
 from dashboards.runs import RunHistory
+from orchestration.audit import read_events
 from orchestration.status import recent_failures
 
 PATH = "/pipeline"
@@ -19,6 +21,7 @@ TITLE = "Pipeline"
 KEEP_LAYOUT = False  # run history and the refresh log change between publishes
 FAILURE_COLUMNS = ["recorded_at", "run_id", "range_start", "range_end", "kind", "name", "message"]
 _HISTORIES: dict[Path, RunHistory] = {}
+USAGE_DAYS = 90  # days of dashboard use shown
 
 
 def _publish(data: ServingData) -> html.Div:
@@ -72,6 +75,22 @@ def _failures(data: ServingData):
     ])
 
 
+def _usage(data: ServingData):
+    """Page views and exports of the last USAGE_DAYS days (audit log): per day, and per page over 30 days."""
+    now = dt.datetime.now(dt.UTC)
+    events = read_events(data.settings, since=now - dt.timedelta(days=USAGE_DAYS))
+    recent = events[events["event_time"] >= now - dt.timedelta(days=30)]
+    per_page = (recent.groupby(["page", "action"]).agg(events=("user_name", "size"), users=("user_name", "nunique"))
+                .reset_index().sort_values(["events", "page"], ascending=[False, True]))
+    return html.Div([
+        html.P(f"{recent['user_name'].nunique()} distinct user(s) in the last 30 days, "
+               f"{recent['role'].nunique()} role(s); every page view and export is recorded in the audit log.",
+               id="pipe-usage-summary"),
+        graph("pipe-usage", figures.usage_over_time(events)),
+        table(per_page, "pipe-usage-pages"),
+    ])
+
+
 def layout(data: ServingData, role: str) -> html.Div:
     return html.Div([
         html.H2(TITLE),
@@ -81,6 +100,7 @@ def layout(data: ServingData, role: str) -> html.Div:
         section("Freshness per source system", lambda: graph("pipe-freshness", figures.freshness(data.deliveries()))),
         section("Deliveries", lambda: table(data.deliveries(), "pipe-deliveries")),
         section("Models", lambda: _models(data)),
+        section(f"Dashboard use (last {USAGE_DAYS} days)", lambda: _usage(data)),
     ])
 
 

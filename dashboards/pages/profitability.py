@@ -13,6 +13,7 @@ from dashboards.auth import can_see_pii
 from dashboards.components import graph, section, table
 from dashboards.data import ServingData
 from models_ml.profitability import channel_shift
+from orchestration.audit import record_event
 
 PATH = "/profitability"
 TITLE = "Profitability"
@@ -115,10 +116,15 @@ def register(app, data: ServingData) -> None:
     def _on_export(n_clicks, deciles, region):
         if not n_clicks:
             return no_update
-        return export_target_list(data, deciles or [], region, flask.session.get("role"))
+        return export_target_list(data, deciles or [], region, flask.session.get("role"), flask.session.get("user"))
 
 
-def export_target_list(data: ServingData, deciles: list[int], region: str | None, role: str | None) -> dict:
+def export_target_list(data: ServingData, deciles: list[int], region: str | None, role: str | None,
+                       user: str | None = None) -> dict:
+    """The chosen deciles' customers as CSV (personal columns only for roles that may see them); audited."""
     frame = data.target_list(deciles, region, with_pii=can_see_pii(role))
+    record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH,
+                 detail={"rows": len(frame), "deciles": sorted({int(d) for d in deciles if 1 <= int(d) <= 10}),
+                         "region": region, "personal_data": can_see_pii(role)})
     name = f"target-list-{dt.date.today().isoformat()}.csv"
     return {"content": frame.to_csv(index=False), "filename": name, "type": "text/csv", "base64": False}

@@ -36,6 +36,8 @@ FUTURE_TABLES = ("customer_clv", "model_metrics", "customer_segments", "segment_
                  "policy_comparison", "maturity_evidence", "maturity_assessment", "maturity_gaps",
                  "maturity_sponsors")
 MATURITY_PARTS = ("evidence", "assessment", "gaps", "sponsors")
+# The targeting model's scores, which the Campaigns page builds target lists from (probed like FUTURE_TABLES).
+TARGETING_TABLES = ("campaign_scores",)
 # Columns of a target list; PII columns are appended for roles that may see them.
 TARGET_COLUMNS = ("customer_key", "profit_decile", "profit", "revenue", "cost_to_serve", "products_held", "region",
                   "geo_segment")
@@ -282,8 +284,8 @@ class ServingData:
 
         `name` comes from FUTURE_TABLES, never from a user. Probing the table is a catalog lookup; asking
         information_schema costs a scan of every catalog (~0.1 s)."""
-        if name not in FUTURE_TABLES:
-            raise ValueError(f"find: {name!r} is not one of {', '.join(FUTURE_TABLES)}")
+        if name not in FUTURE_TABLES + TARGETING_TABLES:
+            raise ValueError(f"find: {name!r} is not one of {', '.join(FUTURE_TABLES + TARGETING_TABLES)}")
         version = self._session_version()
         if f"find:{name}" in version.prepared:
             return version.prepared[f"find:{name}"]
@@ -613,6 +615,16 @@ class ServingData:
         """marts.campaign_lift (the targeting model's gains by score decile), None while not computed."""
         table = self.find("campaign_lift")
         return None if table is None else self.frame(f"select * from {table} order by decile")
+
+    def campaign_scores(self) -> pd.DataFrame | None:
+        """Every customer's published response score with its treatment (orchestration.targeting.scores_sql),
+        None while the targeting model has not published marts.campaign_scores."""
+        from orchestration.targeting import scores_sql
+
+        if self.find("campaign_scores") is None:
+            return None
+        segmented = {"customer_segments"} if self.find("customer_segments") == "marts.customer_segments" else set()
+        return self.frame(scores_sql({"campaign_scores", *segmented}))
 
     def policy_comparison(self) -> pd.DataFrame | None:
         """marts.policy_comparison (random 1-in-12 vs targeted at the same budget), None while not computed."""

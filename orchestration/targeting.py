@@ -9,9 +9,10 @@ write the published tables:
   on every campaign whose responses are in), expected response value, score decile, reason codes;
 - ``marts.targeting_metrics``: what was held out, AUC, lift, value per response.
 
-With fewer than two campaigns whose response window has closed there is nothing to validate on:
-campaign_lift and policy_comparison are dropped (the dashboard says "not computed yet") and
-targeting_metrics says why.
+With fewer than two campaigns whose response window has closed, or without responders among the training
+contacts, there is nothing to validate on: campaign_lift, policy_comparison and campaign_scores are dropped
+(the dashboard says "not computed yet"), the refresh goes on, and targeting_metrics says why
+(`not validated: <reason>`).
 
 Lookalikes (models_ml.targeting.lookalike) are their own step: ``marts.customer_lookalikes`` (every current
 customer's out-of-fold lookalike score, similarity band and the features that raise it) and
@@ -135,11 +136,10 @@ def targeting_for_warehouse(warehouse: Path, config: TargetingSettings,
         as_of = as_of_date(con, range_end)
         history = read_history(con, as_of)
         result = evaluate_targeting(history, as_of, config)
-        tables = {METRICS_TABLE: pd.DataFrame({"metric": list(result.metrics), "value": list(result.metrics.values()),
+        metrics = {**result.metrics, **{f"not validated: {note}": 1.0 for note in result.notes}}
+        tables = {METRICS_TABLE: pd.DataFrame({"metric": list(metrics), "value": list(metrics.values()),
                                                "as_of_date": as_of})}
-        if result.scores is not None:
-            tables[SCORES_TABLE] = result.scores
-        for name, frame in ((LIFT_TABLE, result.lift), (POLICY_TABLE, result.policies)):
+        for name, frame in ((LIFT_TABLE, result.lift), (POLICY_TABLE, result.policies), (SCORES_TABLE, result.scores)):
             if frame is not None:
                 tables[name] = frame.assign(as_of_date=as_of)
             else:
@@ -158,9 +158,16 @@ def evaluate_targeting(history: dict, as_of: dt.date, config: TargetingSettings)
     selections = contacts[contacts["campaign_key"].isin(usable["campaign_key"])].reset_index(drop=True)
     try:
         split = split_campaigns(usable, config.holdout_campaigns)
-    except ValueError as exc:
+        _validate(result, history, selections, split, campaigns, config)
+    except ValueError as exc:  # too little history: the refresh goes on without targeting tables
         result.notes.append(str(exc))
-        return result
+        result.lift = result.policies = None
+    return result
+
+
+def _validate(result: TargetingResult, history: dict, selections: pd.DataFrame, split, campaigns: pd.DataFrame,
+              config: TargetingSettings) -> None:
+    as_of = result.as_of_date
     selections = selections.assign(point_id=np.arange(len(selections)), cutoff=selections["contacted_date"])
     features = _features(history, selections[["point_id", "customer_key", "cutoff"]])
     is_train = selections["campaign_key"].isin(split.train).to_numpy()
@@ -200,7 +207,6 @@ def evaluate_targeting(history: dict, as_of: dt.date, config: TargetingSettings)
     result.scores = score_customers(history, as_of, config, X[contacted], responded[contacted], selections, campaigns)
     result.metrics["value_per_response"] = float(result.scores["value_per_response"].iloc[0]) if len(
         result.scores) else float("nan")
-    return result
 
 
 def score_customers(history: dict, as_of: dt.date, config: TargetingSettings, X: pd.DataFrame, y: np.ndarray,
@@ -211,7 +217,9 @@ def score_customers(history: dict, as_of: dt.date, config: TargetingSettings, X:
     score decile and reason codes."""
     model = ScoreModel(C=config.regularisation).fit(X, y)
     features = current_features(history, as_of)
-    keys, inputs = features["customer_key"].reset_index(drop=True), _model_inputs(features)
+    keys = features["customer_key"].reset_index(drop=True)
+    # a product nobody held at any training contact is unknown to the model; one nobody holds now is 0
+    inputs = _model_inputs(features).reindex(columns=X.columns, fill_value=0.0)
     p = model.predict_proba(inputs)[:, 1]
     value = float(value_per_response(selections, campaigns)[""])
     return pd.DataFrame({
@@ -263,43 +271,63 @@ def _slug(text: str) -> str:
     return "-".join(part for part in slug.split("-") if part) or "campaign"
 
 
+def scores_sql(tables: set[str]) -> str:
+    """The query of the published scores with each customer's treatment (``unsegmented`` without segments);
+    ``tables``: the names of the published marts tables."""
+    if SCORES_TABLE not in tables:
+        raise FileNotFoundError(f"{SCHEMA}.{SCORES_TABLE} is not published (too few campaigns to score?)")
+    segmented = "customer_segments" in tables
+    treatment = "coalesce(segments.treatment, 'unsegmented')" if segmented else "'unsegmented'"
+    join = (f"left join {SCHEMA}.customer_segments as segments on segments.customer_key = scores.customer_key"
+            if segmented else "")
+    return f"""select scores.customer_key, scores.as_of_date, scores.p_response, scores.value_per_response,
+                      scores.reason_codes, {treatment} as treatment
+               from {SCHEMA}.{SCORES_TABLE} as scores {join}"""
+
+
+def contact_cost(config: TargetingSettings, channel: str | None = None, cost_per_contact: float | None = None) -> float:
+    """The cost of one contact: ``cost_per_contact`` when given, else the channel's (default [targeting] channel)
+    in seeds/channels.csv."""
+    if cost_per_contact is not None:
+        return cost_per_contact
+    costs = channel_contact_costs()
+    channel = channel or config.channel
+    if channel not in costs:
+        raise ValueError(f"channel {channel!r} is not in seeds/channels.csv ({', '.join(sorted(costs))})")
+    return costs[channel]
+
+
+def target_list(scores: pd.DataFrame, config: TargetingSettings, campaign: str, budget: float, cost: float,
+                value_per_response: float | None = None, control_share: float | None = None) -> pd.DataFrame:
+    """models_ml.targeting.selection.select_targets on the published scores with the [targeting] settings."""
+    from models_ml.targeting.selection import select_targets
+
+    if not campaign.strip():
+        raise ValueError("the campaign needs a name")
+    if value_per_response is not None:
+        scores = scores.assign(value_per_response=value_per_response)
+    share = config.control_share if control_share is None else control_share
+    return select_targets(scores, campaign, budget, cost, share, config.seed, config.exclude_treatments)
+
+
 def export_targets(settings: Settings, campaign: str, budget: float, *, channel: str | None = None,
                    cost_per_contact: float | None = None, value_per_response: float | None = None,
                    control_share: float | None = None, out: Path | None = None, user: str = "?") -> TargetExport:
     """Write the target list of ``campaign`` (models_ml.targeting.selection) from the published scores and
     segments as CSV: customer_key, score, expected_value, reason_codes, treatment, is_control (no personal
     data), and record who exported it in the audit log."""
-    from models_ml.targeting.selection import select_targets
     from orchestration.audit import record_event
     from orchestration.publish import connect_serving
 
-    config = settings.targeting
-    if not campaign.strip():
-        raise ValueError("the campaign needs a name")
-    if cost_per_contact is None:
-        costs = channel_contact_costs()
-        channel = channel or config.channel
-        if channel not in costs:
-            raise ValueError(f"channel {channel!r} is not in seeds/channels.csv ({', '.join(sorted(costs))})")
-        cost_per_contact = costs[channel]
+    cost_per_contact = contact_cost(settings.targeting, channel, cost_per_contact)
     if not settings.serving_path.exists():
         raise FileNotFoundError(f"nothing published at {settings.serving_path}")
     with connect_serving(settings) as con:
         tables = {name for (name,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
-        if SCORES_TABLE not in tables:
-            raise FileNotFoundError(f"{SCHEMA}.{SCORES_TABLE} is not published (too few campaigns to score?)")
-        treatment = ("coalesce(segments.treatment, 'unsegmented')" if "customer_segments" in tables
-                     else "'unsegmented'")
-        join = (f"left join {SCHEMA}.customer_segments as segments on segments.customer_key = scores.customer_key"
-                if "customer_segments" in tables else "")
-        scores = con.sql(f"""select scores.customer_key, scores.as_of_date, scores.p_response,
-                                    scores.value_per_response, scores.reason_codes, {treatment} as treatment
-                             from {SCHEMA}.{SCORES_TABLE} as scores {join}""").df()
-    if value_per_response is not None:
-        scores["value_per_response"] = value_per_response
-    share = config.control_share if control_share is None else control_share
-    listed = select_targets(scores, campaign, budget, cost_per_contact, share, config.seed, config.exclude_treatments)
+        scores = con.sql(scores_sql(tables)).df()
+    listed = target_list(scores, settings.targeting, campaign, budget, cost_per_contact, value_per_response,
+                         control_share)
     as_of = scores["as_of_date"].max()
     as_of = as_of.date() if hasattr(as_of, "date") else as_of
     path = out or settings.home / "exports" / f"targets-{_slug(campaign)}-{as_of}.csv"

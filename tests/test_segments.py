@@ -181,13 +181,17 @@ def test_customer_segments_and_profiles_sum_to_the_base(rules):
         assisted / (assisted + members["self_service_interactions"].sum()))
 
 
+def clv_table(con: duckdb.DuckDBPyConnection, day: str, clv: dict[str, float]) -> None:
+    rows = ", ".join(f"('{key}', date '{day}', {value})" for key, value in clv.items())
+    con.execute("create schema if not exists marts; create schema if not exists warehouse")
+    con.execute(f"create or replace table marts.customer_clv as select * from (values {rows}) "
+                "t(customer_key, as_of_date, clv)")
+
+
 def test_segments_for_warehouse_reads_the_window_and_writes_both_tables(tmp_path):
     path = tmp_path / "crm.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts; create schema warehouse")
-        con.execute("""create table marts.customer_clv as select * from (values
-            ('A', date '2025-12-31', 500.0), ('B', date '2025-12-31', 100.0), ('C', date '2025-12-31', -10.0),
-            ('D', date '2025-12-31', 50.0), ('E', date '2025-12-31', 20.0)) t(customer_key, as_of_date, clv)""")
+        clv_table(con, "2025-12-31", {"A": 500.0, "B": 100.0, "C": -10.0, "D": 50.0, "E": 20.0})
         con.execute("""create table marts.customer_profitability as select * from (values
             ('A', 120.00::decimal(18,2), false, 3, 4, 1, 'north', 'urban'),
             ('B', -30.00::decimal(18,2), true, 1, 0, 2, 'south', 'rural'),
@@ -316,10 +320,7 @@ def test_differentiators_are_the_features_furthest_from_the_base():
 def test_segment_migration_between_two_refreshes_is_published(tmp_path):
     path = tmp_path / "crm.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts; create schema warehouse")
-        con.execute("""create table marts.customer_clv as select * from (values
-            ('A', date '2025-11-30', 500.0), ('B', date '2025-11-30', 100.0), ('C', date '2025-11-30', -10.0),
-            ('D', date '2025-11-30', 50.0), ('E', date '2025-11-30', 20.0)) t(customer_key, as_of_date, clv)""")
+        clv_table(con, "2025-11-30", {"A": 500.0, "B": 100.0, "C": -10.0, "D": 50.0, "E": 20.0})
         con.execute("""create table marts.customer_profitability (customer_key varchar, profit decimal(18,2),
             is_unprofitable boolean, products_held int, assisted_interactions int, self_service_interactions int,
             region varchar, geo_segment varchar)""")
@@ -329,9 +330,7 @@ def test_segment_migration_between_two_refreshes_is_published(tmp_path):
     with duckdb.connect(str(path)) as con:
         # a month later C's value turned positive and large (Platinum), B's negative (Lead), A ranks second
         # (Gold), D stays Iron, E is gone and F new (Iron)
-        con.execute("""create or replace table marts.customer_clv as select * from (values
-            ('A', date '2025-12-31', 500.0), ('B', date '2025-12-31', -1.0), ('C', date '2025-12-31', 900.0),
-            ('D', date '2025-12-31', 50.0), ('F', date '2025-12-31', 20.0)) t(customer_key, as_of_date, clv)""")
+        clv_table(con, "2025-12-31", {"A": 500.0, "B": -1.0, "C": 900.0, "D": 50.0, "F": 20.0})
     for _ in range(2):  # a re-run of the same day compares with the same previous run
         segments_for_warehouse(path)
         with duckdb.connect(str(path), read_only=True) as con:

@@ -24,7 +24,8 @@ from models_ml.targeting.propensity import (
 from models_ml.targeting.selection import list_sizes, select_targets
 from orchestration.audit import read_events
 from orchestration.publish import publish
-from orchestration.settings import load_settings
+from orchestration.settings import TargetingSettings, load_settings
+from orchestration.targeting import evaluate_targeting
 
 D = dt.date
 
@@ -286,3 +287,81 @@ def main_with(settings, argv):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CRMW_HOME", str(settings.home))
         return cli.main(argv)
+
+
+def test_the_campaigns_page_exports_an_audited_target_list(tmp_path, monkeypatch):
+    from dashboard_db import build_serving
+
+    from dashboards.app import create_app
+    from dashboards.auth import add_user, users_path
+    from dashboards.client import post_callback, sign_in
+
+    monkeypatch.delenv("CRMW_CONFIG", raising=False)
+    # 20 customers K01..K20 scored 0.50, 0.49, ...; the dashboard database's segments treat them all as targets
+    settings = build_serving(tmp_path, extra_sql="""
+        create table marts.campaign_scores as
+        select 'K' || lpad(i::varchar, 2, '0') as customer_key, date '2025-03-31' as as_of_date,
+               0.51 - 0.01 * i as p_response, 100.0 as value_per_response, 'past campaign responses high'
+                   as reason_codes
+        from range(1, 21) as t(i)""")
+    users = users_path(settings.home)
+    add_user(users, "ann", "analyst", "ann-password")
+    client = create_app(settings, "s" * 32, users).server.test_client()
+    sign_in(client, "ann", "ann-password")
+    outputs = [("camp-list-download", "data"), ("camp-list-note", "children")]
+    state = [("camp-list-name", "value", "Spring saver"), ("camp-list-budget", "value", 8.5),
+             ("camp-list-channel", "value", "mail")]
+    _, body = post_callback(client, outputs, [("camp-list-button", "n_clicks", 1)], state)
+    data = body["response"]["camp-list-download"]["data"]
+    lines = data["content"].splitlines()
+    # 8.5 / 0.85 = 10 contacts + round(10 x 0.1 / 0.9) = 1 control, best scores first; no personal data
+    assert data["filename"] == "targets-spring-saver.csv" and len(lines) == 12
+    assert lines[0] == "customer_key,score,expected_value,reason_codes,treatment,is_control"
+    assert [line.split(",")[0] for line in lines[1:]] == [f"K{i:02d}" for i in range(1, 12)]
+    assert sum(line.endswith("True") for line in lines[1:]) == 1
+    event = read_events(settings).iloc[-1]
+    assert (event["user_name"], event["page"]) == ("ann", "/campaigns")
+    assert json.loads(event["detail"])["contacts"] == 10
+    _, body = post_callback(client, outputs, [("camp-list-button", "n_clicks", 2)],
+                            [("camp-list-name", "value", " "), *state[1:]])
+    assert body["response"]["camp-list-note"]["children"] == "No list: the campaign needs a name."
+    assert len(read_events(settings).query("action == 'export'")) == 1
+
+
+def tiny_history(responded: bool) -> dict:
+    """Four monthly campaigns to 12 customers (k00..k11, k11 a control); ``responded``: k00..k02 respond to each."""
+    starts = pd.to_datetime(["2025-01-05", "2025-02-05", "2025-03-05", "2025-04-05"])
+    campaigns = pd.DataFrame({"campaign_key": [f"m{i}" for i in range(4)], "campaign_name": list("abcd"),
+                              "offer": ["saver"] * 4, "channel_id": ["mail"] * 4, "start_date": starts,
+                              "end_date": starts + pd.Timedelta(days=30), "cost_per_contact": [0.85] * 4})
+    rows = [(f"m{c}", f"k{i:02d}", starts[c], i == 11, responded and i < 3) for c in range(4) for i in range(12)]
+    contacts = pd.DataFrame(rows, columns=["campaign_key", "customer_key", "contacted_date", "is_control",
+                                           "has_responded"])
+    contacts["responded_date"] = (contacts["contacted_date"] + pd.Timedelta(days=3)).where(contacts["has_responded"])
+    contacts["response_value"] = np.where(contacts["has_responded"], 80.0, np.nan)
+    keys = [f"k{i:02d}" for i in range(12)]
+    months = pd.DataFrame({"customer_key": keys, "month_start": pd.Timestamp("2024-12-01"),
+                           "revenue": [10.0 * i for i in range(12)], "profit": 1.0, "cost_to_serve": 0.0,
+                           "interactions": 1, "assisted_interactions": 0, "complaints": 0, "products_held": 1})
+    holdings = pd.DataFrame({"customer_key": ["k00"], "product_id": ["SAV"],
+                             "opened_date": pd.to_datetime(["2025-04-20"]), "closed_date": pd.NaT})
+    customers = pd.DataFrame({"customer_key": keys, "date_of_birth": pd.NaT, "geo_segment": "urban"})
+    return {"campaigns": campaigns, "contacts": contacts, "months": months, "holdings": holdings,
+            "customers": customers}
+
+
+def test_targeting_without_responders_to_learn_from_says_why_and_publishes_no_scores():
+    result = evaluate_targeting(tiny_history(responded=False), D(2025, 6, 30), TargetingSettings(holdout_campaigns=2))
+    assert result.metrics["usable_campaigns"] == 4
+    assert result.lift is None and result.policies is None and result.scores is None
+    assert result.notes == ["the training data need both outcomes (responders and non-responders)"]
+
+
+def test_targeting_on_a_tiny_history_holds_out_the_latest_campaigns_and_scores_everyone():
+    result = evaluate_targeting(tiny_history(responded=True), D(2025, 6, 30), TargetingSettings(holdout_campaigns=2))
+    assert result.notes == [] and result.metrics["train_campaigns"] == result.metrics["holdout_campaigns"] == 2
+    # 11 contacted per campaign (k11 is the control), 3 of them respond
+    assert (result.metrics["holdout_contacts"], result.metrics["holdout_responders"]) == (22, 6)
+    assert result.lift["contacted"].sum() == 22 and result.metrics["value_per_response"] == 80.0
+    # the SAV holding opened after every training contact: unknown to the model, yet k00 is scored
+    assert len(result.scores) == 12 and result.scores["p_response"].between(0, 1).all()

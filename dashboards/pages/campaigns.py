@@ -1,16 +1,20 @@
 """Campaigns: spend and responses by purpose; past campaign performance by segment (contacts, responders,
 response rate, cost, response value per campaign and value tier or another segment); gains and lift of the
 targeting model and the random-1/12 vs targeted comparison (marts.campaign_lift, marts.policy_comparison),
-or a plain "not computed yet" while those are not published."""
+or a plain "not computed yet" while those are not published; a campaign's target list from the published scores
+(budget, channel, control group; audited)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, dcc, html
+import flask
+from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards import figures
 from dashboards.components import graph, section, table
 from dashboards.data import CAMPAIGN_DIMENSIONS, ServingData
 from dashboards.figures.campaigns import POLICY_LABELS
+from orchestration.audit import record_event
+from orchestration.targeting import channel_contact_costs, contact_cost, target_list
 
 PATH = "/campaigns"
 TITLE = "Campaigns"
@@ -84,6 +88,48 @@ def _policies(data: ServingData) -> html.Div:
                      table(shown, "camp-policy-table", RATES)])
 
 
+def export_campaign_list(data: ServingData, campaign: str | None, budget, channel: str | None, user: str | None,
+                         role: str | None) -> dict | str:
+    """The campaign's target list as CSV (no personal data: customer key, score, expected value, reason codes,
+    treatment, control flag), audited; or the reason there is none, as text."""
+    scores = data.campaign_scores()
+    if scores is None:
+        return "No scores are published yet."
+    try:
+        cost = contact_cost(data.settings.targeting, channel)
+        listed = target_list(scores, data.settings.targeting, campaign or "", float(budget or 0), cost)
+    except (TypeError, ValueError) as exc:
+        return f"No list: {exc}."
+    controls = int(listed["is_control"].sum())
+    record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH, detail={
+        "campaign": campaign, "budget": float(budget), "channel": channel, "cost_per_contact": cost,
+        "rows": len(listed), "contacts": len(listed) - controls, "controls": controls})
+    name = "".join(c if c.isalnum() else "-" for c in campaign.strip().lower())
+    return {"content": listed.to_csv(index=False, float_format="%.6f"), "filename": f"targets-{name}.csv",
+            "type": "text/csv", "base64": False}
+
+
+def _target_list(data: ServingData) -> html.Div:
+    if data.find("campaign_scores") is None:
+        return html.P("Target lists are built from the targeting model's scores (marts.campaign_scores), which are "
+                      "not published yet.", id="camp-missing-campaign_scores")
+    channels = [c for c, cost in channel_contact_costs().items() if cost > 0]
+    return html.Div([
+        html.P("Customers ranked by expected value per contact (score x value per response - the channel's cost "
+               "per contact), within the budget, with a random control group held out; customers whose treatment "
+               "is 'do not target' are never listed. No personal data; every export is recorded in the audit log."),
+        html.Div([html.Label("Campaign"), dcc.Input(id="camp-list-name", type="text", value="")], className="filter"),
+        html.Div([html.Label("Budget"), dcc.Input(id="camp-list-budget", type="number", min=0, value=1000)],
+                 className="filter"),
+        html.Div([html.Label("Channel"), dcc.Dropdown(
+            id="camp-list-channel", options=[{"label": c, "value": c} for c in channels],
+            value=data.settings.targeting.channel, clearable=False)], className="filter"),
+        html.Button("Export target list (CSV)", id="camp-list-button", n_clicks=0),
+        html.P("", id="camp-list-note"),
+        dcc.Download(id="camp-list-download"),
+    ])
+
+
 def layout(data: ServingData, role: str) -> html.Div:
     return html.Div([
         html.H2(TITLE),
@@ -91,6 +137,7 @@ def layout(data: ServingData, role: str) -> html.Div:
         section("Past campaigns by segment", lambda: _performance(data)),
         section("Targeting: gains and lift", lambda: _targeting(data)),
         section("Random 1 in 12 vs targeted", lambda: _policies(data)),
+        section("Target list for a campaign", lambda: _target_list(data)),
     ])
 
 
@@ -100,3 +147,14 @@ def register(app, data: ServingData) -> None:
     @data.scoped
     def _on_dimension(dimension):
         return performance_outputs(data, dimension)
+
+    @app.callback(Output("camp-list-download", "data"), Output("camp-list-note", "children"),
+                  Input("camp-list-button", "n_clicks"), State("camp-list-name", "value"),
+                  State("camp-list-budget", "value"), State("camp-list-channel", "value"), prevent_initial_call=True)
+    @data.scoped
+    def _on_export(n_clicks, campaign, budget, channel):
+        if not n_clicks:
+            return no_update, no_update
+        out = export_campaign_list(data, campaign, budget, channel, flask.session.get("user"),
+                                   flask.session.get("role"))
+        return (no_update, out) if isinstance(out, str) else (out, "")

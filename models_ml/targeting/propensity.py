@@ -48,8 +48,8 @@ class ScoreModel(ClassifierMixin, BaseEstimator):
         self.numeric_ = [c for c in X.columns if c not in self.categorical_]
         self.pipeline_ = Pipeline([
             ("prepare", ColumnTransformer([
-                ("numeric", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-                 self.numeric_),
+                ("numeric", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                                      ("scale", StandardScaler())]), self.numeric_),
                 ("category", OneHotEncoder(handle_unknown="ignore"), self.categorical_),
             ], sparse_threshold=0.0)),
             ("model", LogisticRegression(C=self.C, max_iter=self.max_iter)),

@@ -350,10 +350,11 @@ def sponsors_frame(questionnaire, answers: Answers | None, error: str | None) ->
     return frame
 
 
-def maturity_tables(evidence: dict[str, object], rules: StageRules, as_of: dt.date, assessed_at: dt.datetime,
-                    sponsors: pd.DataFrame) -> tuple[Assessment, dict[str, pd.DataFrame]]:
+def maturity_tables(evidence: dict[str, object], rules: StageRules, as_of: dt.date, sponsors: pd.DataFrame
+                    ) -> tuple[Assessment, dict[str, pd.DataFrame]]:
+    """The four tables, each stamped with the as-of date only (no wall-clock time): re-running a day whose
+    files did not change publishes the same tables, unless the dashboards were used in between."""
     result = assess(evidence, rules)
-    stamp = pd.Timestamp(assessed_at).tz_convert(None) if assessed_at.tzinfo else pd.Timestamp(assessed_at)
     tables = {
         EVIDENCE_TABLE: evidence_frame(evidence, rules),
         ASSESSMENT_TABLE: assessment_frame(result, evidence, rules),
@@ -364,7 +365,6 @@ def maturity_tables(evidence: dict[str, object], rules: StageRules, as_of: dt.da
         for column in frame.select_dtypes(include="object").columns:  # text, also when empty or all null
             frame[column] = frame[column].astype("string")
         frame.insert(0, "as_of_date", as_of)
-        frame.insert(1, "assessed_at", stamp)
         tables[name] = frame
     return result, tables
 
@@ -380,6 +380,6 @@ def maturity_for_warehouse(settings: Settings, range_end: dt.date | None = None,
     with duckdb.connect(str(warehouse or settings.warehouse_path)) as con:
         as_of = as_of_date(con, range_end)
         evidence, verdicts = measure_evidence(con, as_of, events, now)
-        result, tables = maturity_tables(evidence, rules, as_of, now, sponsors_frame(questionnaire, answers, error))
+        result, tables = maturity_tables(evidence, rules, as_of, sponsors_frame(questionnaire, answers, error))
         replace_tables(con, tables)
     return MaturityResult(evidence, result, rules, tables, answers, error, verdicts)

@@ -535,3 +535,18 @@ def _graphs(component):
     elif isinstance(component, list):
         for item in component:
             yield from _graphs(item)
+
+
+def test_a_copy_of_the_stage_rules_in_the_home_replaces_the_packaged_ones(tmp_path):
+    from orchestration.maturity import stage_rules
+    from orchestration.settings import load_settings
+
+    settings = load_settings(tmp_path)
+    assert stage_rules(settings).path == RULES.path
+    ten = "dashboard_users_30d\n          at_least: 10"
+    copy = _rules_file(tmp_path, ten, ten.replace("10", "50"))
+    settings.maturity_rules_path.parent.mkdir(parents=True)
+    copy.rename(settings.maturity_rules_path)
+    rules = stage_rules(settings)
+    assert rules.path == settings.maturity_rules_path
+    assert {c.id: c.stage for c in assess(ADVANCED, rules).capabilities}["analytics_access"] == 4

@@ -132,6 +132,7 @@ def test_frames_carry_stage_names_evidence_gaps_and_actions():
     assert frame.loc["geo_enrichment_share", "value_text"] == "95.0%"
     assert frame.loc["dashboard_users_30d", "used_by"] == "analytics_access"
     assert format_value(None, "share") == "not measured" and format_value(1234.4, "count") == "1,234"
+    assert format_value(2 / 25427, "share") == "0.008%" and format_value(0, "share") == "0.0%"
 
 
 def _rules_file(tmp_path: Path, old: str, new: str) -> Path:

@@ -175,6 +175,29 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_targets(settings: Settings, args: argparse.Namespace) -> int:
+    """A campaign's target list from the published scores: best expected value first, within the budget, with a
+    random control group held out; audited."""
+    import getpass
+
+    from orchestration.targeting import export_targets
+
+    try:
+        export = export_targets(settings, args.campaign, args.budget, channel=args.channel,
+                                cost_per_contact=args.cost_per_contact, value_per_response=args.value,
+                                control_share=args.control_share, out=args.out, user=getpass.getuser())
+    except FileNotFoundError as exc:
+        _say(f"error: {exc}; run `crmw refresh` first")
+        return 2
+    except ValueError as exc:
+        _say(f"error: {exc}")
+        return 2
+    _say(f"{args.campaign}: {export.contacts:,} customers to contact ({export.cost:,.2f} of the budget "
+         f"{args.budget:,.2f} at {export.cost_per_contact:.2f} a contact) and {export.controls:,} held out as the "
+         f"control group, scored as of {export.as_of_date} -> {export.path}")
+    return 0
+
+
 def cmd_assess(settings: Settings, args: argparse.Namespace) -> int:
     """The readiness and maturity questionnaire: asked here, or read from --answers; the answers go where the
     refresh scores them."""
@@ -238,6 +261,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="last refresh, what is published, freshness, quarantine, failures")
     status.set_defaults(func=cmd_status)
+
+    export = sub.add_parser("export-targets",
+                            help="a campaign's target list (CSV) within a budget, with a control group")
+    export.add_argument("--campaign", required=True, help="campaign name (also seeds its control group draw)")
+    export.add_argument("--budget", required=True, type=float, help="money for contacts")
+    export.add_argument("--channel", help="channel whose cost_per_contact (seeds/channels.csv) applies "
+                        "(default [targeting] channel)")
+    export.add_argument("--cost-per-contact", type=float, help="cost of one contact (instead of the channel's)")
+    export.add_argument("--value", type=float, help="value of one response (default: past responses' mean)")
+    export.add_argument("--control-share", type=float, help="share of the list held out (default [targeting])")
+    export.add_argument("--out", type=Path, help="CSV path (default $CRMW_HOME/exports/targets-<campaign>-<as-of>.csv)")
+    export.set_defaults(func=cmd_export_targets)
 
     assess = sub.add_parser("assess", help="the CRM readiness and maturity questionnaire (four sponsors and the "
                             "readiness audit): asked here or read from a file; prints scores and measured stages")

@@ -41,8 +41,12 @@ STAGES = {
     "dbt_staging": "dbt staging + tests",
     "identity__customer_identity": "identity resolution",
     "dbt_build": "dbt build + tests",
-    "maturity_assessment": "maturity assessment",
     "warehouse_grain": "warehouse checks",
+    "customer_value_models": "customer value (CLV)",
+    "customer_segment_rules": "segments",
+    "models__campaign_targeting": "campaign targeting",
+    "models__lookalikes": "lookalikes",
+    "maturity_assessment": "maturity assessment",
     "serving_database": "publish",
     "report_pack": "report pack",
 }
@@ -255,6 +259,24 @@ def _describe(step: str, materializations: list, checks: list) -> str:
         return ""
     if step == "warehouse_grain":
         return _check_counts(checks)
+    if step == "models__campaign_targeting" and materializations:
+        metrics = _value(materializations[0].metadata, "metrics", {}) or {}
+        if "top_decile_lift" not in metrics:
+            return "not validated: " + "; ".join(_value(materializations[0].metadata, "notes", []) or [])
+        return (f"top-decile lift {metrics['top_decile_lift']:.2f} (AUC {metrics['auc']:.3f}) on "
+                f"{int(metrics['holdout_campaigns'])} held-out campaigns")
+    if step == "models__lookalikes" and materializations:
+        meta = materializations[0].metadata
+        auc = _value(meta, "auc")
+        return (f"{_value(meta, 'seed_customers', 0):,} seed customers, AUC {auc:.3f}" if auc is not None
+                else _value(meta, "note", ""))
+    if step == "customer_value_models" and materializations:
+        meta = materializations[0].metadata
+        return (f"{_value(meta, 'dagster/row_count', 0):,} customers as of {_value(meta, 'as_of_date')}, "
+                f"published model {_value(meta, 'chosen_model')}")
+    if step == "customer_segment_rules" and materializations:
+        sizes = _value(materializations[0].metadata, "tier_sizes", {}) or {}
+        return f"{sum(sizes.values()):,} customers: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
     if step == "serving_database" and materializations:
         meta = materializations[0].metadata
         tables = _value(meta, "tables", {}) or {}

@@ -9,6 +9,12 @@ The base is every customer of customer_clv, as of its as_of_date; RFM reads the 
 frequency in purchase days, monetary the sum of amounts (refunds negative). No customer value yet gives
 empty tables (the refresh goes on). Behavioural clusters (models_ml.segments.clusters) are matched to the
 previous run's centroids in `marts.behaviour_centroids`, which this run then replaces.
+
+Each profile also says what sets the segment apart from the base (differentiators) and whether it loses
+money persistently (negative summed profit in each 3-month block of the trailing 12 months: is_undesirable,
+with its cost drivers) (models_ml.segments.insights). `marts.segment_migration` counts customers by previous
+and current value tier and behavioural segment: the previous one is the last run with an earlier as-of date,
+kept in `marts.customer_segments_previous` (a re-run of the same day compares with the same previous run).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from models_ml.segments.clusters import cluster_customers
+from models_ml.segments.insights import PERIODS, differentiators, segment_migration, undesirable_segments
 from models_ml.segments.rules import (
     PROFILE_DIMENSIONS,
     customer_segments,
@@ -33,6 +40,8 @@ from orchestration.clv import CLV_TABLE, SCHEMA, replace_tables
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 SEGMENTS_TABLE, PROFILES_TABLE, CENTROIDS_TABLE = "customer_segments", "segment_profiles", "behaviour_centroids"
+MIGRATION_TABLE, PREVIOUS_TABLE = "segment_migration", "customer_segments_previous"
+MIGRATION_DIMENSIONS = ("value_tier", "behaviour_segment")
 # Behavioural clusters: k in this range (inclusive) by silhouette, fixed seed; below MIN_CLUSTERED customers
 # there are no clusters (behaviour_segment stays empty and the previous centroids are kept).
 CLUSTER_K_RANGE, CLUSTER_SEED, MIN_CLUSTERED = (3, 8), 42, 100
@@ -111,6 +120,60 @@ def behaviour_features(base: pd.DataFrame) -> pd.DataFrame:
     }).set_axis(base["customer_key"].to_numpy())
 
 
+def read_costs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per customer of customer_profitability: the trailing window's revenue, cost components and profit in each
+    3-month block of the window (profit_q1 oldest .. profit_q4 latest)."""
+    blocks = ", ".join(
+        f"sum(case when datediff('month', profit.window_start_month, month.month_start) // 3 = {i} "
+        f"then cast(month.profit as double) else 0 end) as {name}" for i, name in enumerate(PERIODS))
+    query = f"""
+        select profit.customer_key,
+               any_value(cast(profit.revenue as double)) as revenue,
+               any_value(cast(profit.direct_cost as double)) as direct_cost,
+               any_value(cast(profit.cost_to_serve_assisted as double)) as cost_to_serve_assisted,
+               any_value(cast(profit.cost_to_serve_self_service as double)) as cost_to_serve_self_service,
+               any_value(cast(profit.servicing_cost as double)) as servicing_cost,
+               any_value(cast(profit.marketing_cost as double)) as marketing_cost,
+               {blocks}
+        from {SCHEMA}.customer_profitability as profit
+        left join warehouse.fct_customer_month as month
+          on month.customer_key = profit.customer_key
+         and month.month_start >= profit.window_start_month and month.month_start <= profit.as_of_month
+        group by profit.customer_key"""
+    try:
+        return con.sql(query).df()
+    except (duckdb.CatalogException, duckdb.BinderException):  # a warehouse without the P&L: no insights
+        return pd.DataFrame({"customer_key": pd.Series(dtype=str)})
+
+
+def profile_insights(segments: pd.DataFrame, costs: pd.DataFrame, dimensions: tuple[str, ...]) -> pd.DataFrame:
+    """Per (segment_type, segment): differentiators, negative_periods, is_undesirable, cost_drivers."""
+    frame = segments.merge(costs, on="customer_key", how="left")
+    parts = []
+    for dimension in dimensions:
+        if frame.empty:
+            break
+        part = undesirable_segments(frame, dimension).join(differentiators(frame, dimension))
+        parts.append(part.rename_axis("segment").reset_index().assign(segment_type=dimension))
+    columns = ["segment_type", "segment", "differentiators", "negative_periods", "is_undesirable", "cost_drivers"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def _previous_segments(con: duckdb.DuckDBPyConnection, as_of) -> pd.DataFrame | None:
+    """The last run's segments with an as-of date before ``as_of``: the current table when it is older, else
+    the one kept as previous (when older)."""
+    for table in (SEGMENTS_TABLE, PREVIOUS_TABLE):
+        columns = {c for (c,) in con.execute("select column_name from information_schema.columns where "
+                                             "table_schema = ? and table_name = ?", [SCHEMA, table]).fetchall()}
+        if not {"customer_key", "as_of_date", *MIGRATION_DIMENSIONS} <= columns:
+            continue
+        frame = con.sql(f"select customer_key, as_of_date, {', '.join(MIGRATION_DIMENSIONS)} "
+                        f"from {SCHEMA}.{table}").df()
+        if len(frame) and pd.Timestamp(frame["as_of_date"].max()) < pd.Timestamp(as_of):
+            return frame
+    return None
+
+
 def _previous_centroids(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     try:
         return con.sql(f"select * from {SCHEMA}.{CENTROIDS_TABLE}").df().set_index("cluster_id")
@@ -138,7 +201,17 @@ def segments_for_warehouse(warehouse: Path, seeds: Path = SEEDS_DIR) -> Segments
             tables[CENTROIDS_TABLE] = clusters.centroids.reset_index().assign(
                 as_of_date=segments["as_of_date"].max())
         segments = segments.reindex(columns=list(SEGMENT_COLUMNS))
-        profiles = segment_profiles(segments, dimensions)
-        profiles.insert(0, "as_of_date", segments["as_of_date"].max())  # NaT when there is no customer
+        as_of = segments["as_of_date"].max()  # NaT when there is no customer
+        profiles = segment_profiles(segments, dimensions).merge(
+            profile_insights(segments, read_costs(con), dimensions), on=["segment_type", "segment"], how="left")
+        profiles.insert(0, "as_of_date", as_of)
+        previous = _previous_segments(con, as_of) if len(segments) else None
+        if previous is not None:
+            migration = segment_migration(previous[["customer_key", *MIGRATION_DIMENSIONS]],
+                                          segments[["customer_key", *MIGRATION_DIMENSIONS]], MIGRATION_DIMENSIONS)
+            tables[MIGRATION_TABLE] = migration.assign(
+                previous_as_of_date=pd.Timestamp(previous["as_of_date"].max()).date(),
+                as_of_date=pd.Timestamp(as_of).date())
+            tables[PREVIOUS_TABLE] = previous
         replace_tables(con, {SEGMENTS_TABLE: segments, PROFILES_TABLE: profiles, **tables})
     return SegmentsResult(segments, profiles)

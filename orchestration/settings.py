@@ -143,6 +143,37 @@ class ClvSettings:
 
 
 @dataclass(frozen=True)
+class TargetingSettings:
+    """Campaign targeting (models_ml/targeting): how the propensity is validated, the policy comparison's
+    budget, the lookalike seed and the control groups of exported target lists."""
+
+    holdout_campaigns: int = 6  # latest campaigns (response window closed) held out to measure the model
+    response_window_days: int = 42  # a campaign without an end_date takes responses this long after its start
+    budget_share: float = 0.25  # policy comparison budget: this share of the held-out mailings' cost
+    control_share: float = 0.10  # share of an exported target list held out as a random control group
+    lookalike_seed_share: float = 0.10  # the most profitable customers (trailing 12 months) lookalikes copy
+    regularisation: float = 1.0  # inverse regularisation strength C of the logistic models
+    channel: str = "mail"  # channel whose seeds/channels.csv cost_per_contact export-targets uses by default
+    exclude_treatments: list = field(default_factory=lambda: ["do not target"])  # never on a target list
+    seed: int = 42  # random control groups
+
+    def __post_init__(self) -> None:
+        if self.holdout_campaigns < 1:
+            raise ValueError(f"holdout_campaigns = {self.holdout_campaigns!r} must be at least 1")
+        if self.response_window_days < 1:
+            raise ValueError(f"response_window_days = {self.response_window_days!r} must be at least 1")
+        for name in ("budget_share", "lookalike_seed_share"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} = {getattr(self, name)!r} must be in (0, 1]")
+        if not 0.0 <= self.control_share < 1.0:
+            raise ValueError(f"control_share = {self.control_share!r} must be in [0, 1)")
+        if self.regularisation <= 0:
+            raise ValueError(f"regularisation = {self.regularisation!r} must be positive")
+        if any(not isinstance(t, str) for t in self.exclude_treatments):
+            raise ValueError(f"exclude_treatments = {self.exclude_treatments!r} must list treatment names")
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     config_path: Path
@@ -152,6 +183,7 @@ class Settings:
     refresh: RefreshSettings = field(default_factory=RefreshSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     clv: ClvSettings = field(default_factory=ClvSettings)
+    targeting: TargetingSettings = field(default_factory=TargetingSettings)
 
     # Layout under CRMW_HOME; one place so nothing else builds these paths by hand.
     @property
@@ -257,7 +289,8 @@ def load_settings(home: str | os.PathLike | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
     sections = {"demo": DemoSettings, "dbt": DbtSettings, "warehouse": WarehouseSettings,
-                "refresh": RefreshSettings, "identity": IdentitySettings, "clv": ClvSettings}
+                "refresh": RefreshSettings, "identity": IdentitySettings, "clv": ClvSettings,
+                "targeting": TargetingSettings}
     for name in raw:
         if name not in sections:
             raise ConfigError(f"{config_path}: unknown section [{name}]; known: {', '.join(sections)}")

@@ -94,6 +94,17 @@ def test_segments_run_after_customer_value_and_profitability_and_feed_publishing
     assert defs.resolve_assets_def(segments).op.pool == "crmw_warehouse"
 
 
+def test_targeting_and_lookalikes_read_the_warehouse_and_feed_publishing(defs):
+    graph = defs.resolve_asset_graph()
+    targeting, lookalikes = dg.AssetKey(["models", "campaign_targeting"]), dg.AssetKey(["models", "lookalikes"])
+    assert dg.AssetKey(["warehouse", "fct_campaign_contacts"]) in graph.get(targeting).parent_keys
+    assert dg.AssetKey(["marts", "customer_profitability"]) in graph.get(lookalikes).parent_keys
+    assert {targeting, lookalikes} <= graph.get(dg.AssetKey("serving_database")).parent_keys
+    for key in (targeting, lookalikes):
+        assert graph.get(key).group_name == "models"
+        assert defs.resolve_assets_def(key).op.pool == "crmw_warehouse"
+
+
 def test_identity_resolution_sits_between_the_two_dbt_parts(defs):
     graph = defs.resolve_asset_graph()
     identity = dg.AssetKey(["identity", "customer_identity"])

@@ -69,7 +69,8 @@ def test_refresh_to_a_day_leaves_later_deliveries_out(home):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     out = result.stdout
     assert f"Refresh of delivery days {D1} .. {D2} (as of the last day): published" in out
-    for stage in ("load landing files", "dbt build + tests", "warehouse checks", "publish"):
+    for stage in ("load landing files", "dbt build + tests", "warehouse checks", "customer value (CLV)", "segments",
+                  "campaign targeting", "lookalikes", "maturity assessment", "publish"):
         assert re.search(rf"^  {re.escape(stage)}\s+success\s+\d+\.\d+s", out, re.M), stage
     for bar in ("load ", "dbt build ", "publish "):  # a progress line per stage
         assert re.search(rf"^{bar}.*100%", out, re.M), bar

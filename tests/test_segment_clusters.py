@@ -51,3 +51,15 @@ def test_bad_features_name_column_and_customer(blobs):
         cluster_customers(bad, k_range=(2, 3))
     with pytest.raises(ValueError, match="too few"):
         cluster_customers(blobs.head(4), k_range=(2, 5))
+
+
+def test_k_chosen_on_a_sample_then_fitted_on_everyone(blobs, first):
+    # a 30-customer selection sample still finds the planted three; the final fit covers all 120 customers
+    # and lands on the same partition as the fit on everyone
+    sampled = cluster_customers(blobs, k_range=(2, 5), seed=1, selection_sample=30)
+    assert sampled.k == 3
+    assert sampled.assignments.equals(first.assignments)
+    assert sampled.centroids["customers"].to_dict() == {1: 60, 2: 40, 3: 20}
+    # the centroids are the means of their customers (a converged fit on every customer, not the sample's)
+    means = blobs.groupby(sampled.assignments).mean()
+    np.testing.assert_allclose(sampled.centroids[blobs.columns].to_numpy(), means.to_numpy(), rtol=1e-9)

@@ -1,11 +1,13 @@
 """Value tiers, RFM scores and segments, treatments and profiles on tiny hand-made frames."""
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from models_ml.segments.insights import differentiators, segment_migration, undesirable_segments
 from models_ml.segments.rules import (
     RuleError,
     assign_rfm_segments,
@@ -266,3 +268,76 @@ def test_behaviour_clusters_keep_their_ids_when_the_warehouse_is_segmented_again
     assert (pd.crosstab(first["behaviour_segment_id"], planted) > 0).sum(axis=1).max() == 1
     profiles = segment_profiles(first.reset_index(), ("behaviour_segment",))
     assert profiles["customers"].sum() == 150
+
+
+def test_migration_counts_moves_new_and_gone_customers():
+    previous = pd.DataFrame({"customer_key": ["a", "b", "c", "d"], "value_tier": ["Gold", "Gold", "Lead", "Iron"],
+                             "behaviour_segment": ["1: x", "1: x", "2: y", None]})
+    current = pd.DataFrame({"customer_key": ["a", "b", "c", "e"], "value_tier": ["Gold", "Platinum", "Lead", "Iron"],
+                            "behaviour_segment": ["1: x", "2: y", "2: y", "1: x"]})
+    out = segment_migration(previous, current, ("value_tier", "behaviour_segment"))
+    assert [tuple(r) for r in out.itertuples(index=False)] == [
+        ("behaviour_segment", "(new)", "1: x", 1), ("behaviour_segment", "(none)", "(gone)", 1),
+        ("behaviour_segment", "1: x", "1: x", 1), ("behaviour_segment", "1: x", "2: y", 1),
+        ("behaviour_segment", "2: y", "2: y", 1),
+        ("value_tier", "(new)", "Iron", 1), ("value_tier", "Gold", "Gold", 1), ("value_tier", "Gold", "Platinum", 1),
+        ("value_tier", "Iron", "(gone)", 1), ("value_tier", "Lead", "Lead", 1)]
+
+
+def test_undesirable_segments_lose_money_in_every_period_and_name_their_cost_drivers():
+    # segment B loses money in all four quarters with assisted cost to serve 3x and servicing 1.5x the base's
+    # mean; C loses money in three of four (not persistent); D in all four, with no cost above the base
+    segments = pd.DataFrame({
+        "customer_key": list("abcdefgh"), "tier": list("AABBCCDD"),
+        "profit_q1": [10.0, 10, -5, -5, -1, -1, -1, -1], "profit_q2": [10.0, 10, -5, -5, -1, -1, -1, -1],
+        "profit_q3": [10.0, 10, -5, -5, -1, -1, -1, -1], "profit_q4": [10.0, 10, -5, -5, 9, 9, -1, -1],
+        "revenue": [100.0, 100, 30, 30, 50, 50, 4, 4],
+        "direct_cost": [2.0] * 8,
+        "cost_to_serve_assisted": [10.0, 10, 60, 60, 10, 10, 0, 0],  # base mean 20
+        "servicing_cost": [4.0, 4, 9, 9, 8, 8, 3, 3],  # base mean 6
+    })
+    out = undesirable_segments(segments, "tier")
+    assert out["negative_periods"].to_dict() == {"A": 0, "B": 4, "C": 3, "D": 4}
+    assert out["is_undesirable"].to_dict() == {"A": False, "B": True, "C": False, "D": True}
+    assert out.loc["B", "cost_drivers"] == "assisted cost to serve 3.0x the base; servicing cost 1.5x the base"
+    assert out.loc["D", "cost_drivers"] == "no cost above the base; revenue 0.1x the base"
+    assert out.loc["A", "cost_drivers"] == out.loc["C", "cost_drivers"] == ""
+
+
+def test_differentiators_are_the_features_furthest_from_the_base():
+    segments = pd.DataFrame({"customer_key": list("abcd"), "tier": ["A", "A", "B", "B"],
+                             "clv": [10.0, 10, 0, 0], "products_held": [1.0, 3, 1, 3], "profit": [5.0, 5, 5, 5],
+                             "assisted_interactions": [0, 0, 3, 3], "self_service_interactions": [4, 4, 1, 1]})
+    out = differentiators(segments, "tier")
+    # clv: base mean 5, sd 5 -> A +1.0; assisted share 0 vs 0.75 -> A -1.0; service contacts equal; products equal
+    assert out.to_dict() == {"A": "CLV +1.0 sd; assisted share -1.0 sd", "B": "CLV -1.0 sd; assisted share +1.0 sd"}
+
+
+def test_segment_migration_between_two_refreshes_is_published(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema warehouse")
+        con.execute("""create table marts.customer_clv as select * from (values
+            ('A', date '2025-11-30', 500.0), ('B', date '2025-11-30', 100.0), ('C', date '2025-11-30', -10.0),
+            ('D', date '2025-11-30', 50.0), ('E', date '2025-11-30', 20.0)) t(customer_key, as_of_date, clv)""")
+        con.execute("""create table marts.customer_profitability (customer_key varchar, profit decimal(18,2),
+            is_unprofitable boolean, products_held int, assisted_interactions int, self_service_interactions int,
+            region varchar, geo_segment varchar)""")
+        con.execute("create table warehouse.fct_transactions (customer_key varchar, occurred_date date, "
+                    "amount decimal(18,2))")
+    segments_for_warehouse(path)  # 2025-11-30: A Platinum, B Gold, D and E Iron, C Lead
+    with duckdb.connect(str(path)) as con:
+        # a month later C's value turned positive and large (Platinum), B's negative (Lead), A ranks second
+        # (Gold), D stays Iron, E is gone and F new (Iron)
+        con.execute("""create or replace table marts.customer_clv as select * from (values
+            ('A', date '2025-12-31', 500.0), ('B', date '2025-12-31', -1.0), ('C', date '2025-12-31', 900.0),
+            ('D', date '2025-12-31', 50.0), ('F', date '2025-12-31', 20.0)) t(customer_key, as_of_date, clv)""")
+    for _ in range(2):  # a re-run of the same day compares with the same previous run
+        segments_for_warehouse(path)
+        with duckdb.connect(str(path), read_only=True) as con:
+            moves = con.sql("select from_segment, to_segment, customers, previous_as_of_date from "
+                            "marts.segment_migration where segment_type = 'value_tier' order by all").fetchall()
+        assert moves == [("(new)", "Iron", 1, dt.date(2025, 11, 30)), ("Gold", "Lead", 1, dt.date(2025, 11, 30)),
+                         ("Iron", "(gone)", 1, dt.date(2025, 11, 30)), ("Iron", "Iron", 1, dt.date(2025, 11, 30)),
+                         ("Lead", "Platinum", 1, dt.date(2025, 11, 30)),
+                         ("Platinum", "Gold", 1, dt.date(2025, 11, 30))]

@@ -61,6 +61,17 @@ def test_clv_settings_default_and_override(tmp_path, monkeypatch):
     assert (clv.horizon_days, clv.annual_discount_rate) == (180, 0.0)
 
 
+def test_targeting_settings_default_and_override(tmp_path, monkeypatch):
+    targeting = load_settings().targeting
+    assert (targeting.holdout_campaigns, targeting.control_share, targeting.exclude_treatments) == (
+        6, 0.10, ["do not target"])
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('[targeting]\nholdout_campaigns = 3\ncontrol_share = 0.2\nchannel = "email"\n', encoding="utf-8")
+    monkeypatch.setenv("CRMW_CONFIG", str(cfg))
+    targeting = load_settings().targeting
+    assert (targeting.holdout_campaigns, targeting.control_share, targeting.channel) == (3, 0.2, "email")
+
+
 def test_warehouse_connections_take_the_memory_limit(tmp_path, monkeypatch):
     settings = load_settings()
     with settings.connect_warehouse() as con:  # default 6GB, which DuckDB shows in GiB
@@ -95,6 +106,10 @@ def test_warehouse_connections_take_the_memory_limit(tmp_path, monkeypatch):
         ("[clv]\nhorizon_days = 0\n", "[clv].horizon_days = 0 must be a positive number of days"),
         ("[clv]\nhorizon_days = 365.0\n", "[clv].horizon_days must be int, got float"),
         ("[clv]\nannual_discount_rate = 1.5\n", "[clv].annual_discount_rate = 1.5 must be in [0, 1)"),
+        ("[targeting]\ncontrol_share = 1\n", "[targeting].control_share = 1.0 must be in [0, 1)"),
+        ("[targeting]\nholdout_campaigns = 0\n", "[targeting].holdout_campaigns = 0 must be at least 1"),
+        ("[targeting]\nbudget_share = 0\n", "[targeting].budget_share = 0.0 must be in (0, 1]"),
+        ('[targeting]\nexclude_treatments = "do not target"\n', "[targeting].exclude_treatments must be list"),
     ],
 )
 def test_bad_settings_name_the_file_and_key(tmp_path, text, message):

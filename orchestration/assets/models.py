@@ -17,6 +17,18 @@ from orchestration.assets.landing import RANGE_END_TAG, WAREHOUSE_POOL
 from orchestration.clv import CLV_TABLE, METRICS_TABLE, SCHEMA, run_clv
 from orchestration.segments import CENTROIDS_TABLE, PROFILES_TABLE, SEGMENTS_TABLE, segments_for_warehouse
 from orchestration.settings import Settings
+from orchestration.targeting import (
+    DRIVERS_TABLE,
+    LIFT_TABLE,
+    LOOKALIKE_TABLE,
+    POLICY_TABLE,
+    SCORES_TABLE,
+    run_lookalikes,
+    run_targeting,
+)
+from orchestration.targeting import (
+    METRICS_TABLE as TARGETING_METRICS_TABLE,
+)
 
 GROUP = "models"
 CLV_KEY = dg.AssetKey([GROUP, CLV_TABLE])
@@ -29,6 +41,13 @@ PROFILES_KEY = dg.AssetKey([GROUP, PROFILES_TABLE])
 SEGMENT_INPUTS = [CLV_KEY, dg.AssetKey(["marts", "customer_profitability"]),
                   dg.AssetKey(["warehouse", "fct_transactions"])]
 SEGMENTS_STAGE = "segments"
+TARGETING_KEY = dg.AssetKey([GROUP, "campaign_targeting"])
+LOOKALIKES_KEY = dg.AssetKey([GROUP, "lookalikes"])
+TARGETING_INPUTS = [dg.AssetKey(["warehouse", name]) for name in
+                    ("fct_campaign_contacts", "dim_campaign", "fct_customer_month", "fct_holdings", "dim_customer",
+                     "dim_geography")]
+LOOKALIKE_INPUTS = [*TARGETING_INPUTS, dg.AssetKey(["marts", "customer_profitability"])]
+TARGETING_STAGE = "targeting"
 
 
 def range_end_of_run(context: dg.AssetExecutionContext) -> dt.date | None:
@@ -126,6 +145,65 @@ def build_customer_segments(settings: Settings) -> dg.AssetsDefinition:
     return customer_segment_rules
 
 
+def build_campaign_targeting(settings: Settings) -> dg.AssetsDefinition:
+    config = settings.targeting
+
+    @dg.asset(
+        key=TARGETING_KEY, group_name=GROUP, deps=TARGETING_INPUTS, kinds={"python", "duckdb", "scikit-learn"},
+        pool=WAREHOUSE_POOL,
+        description=f"{SCHEMA}.{LIFT_TABLE}, {SCHEMA}.{POLICY_TABLE}, {SCHEMA}.{SCORES_TABLE} and "
+        f"{SCHEMA}.{TARGETING_METRICS_TABLE}: campaign response propensity trained on earlier campaigns and "
+        f"measured on the latest {config.holdout_campaigns} (gains and lift by score decile), the random 1-in-12 "
+        f"mailing vs targeting by expected value at {config.budget_share:.0%} of their cost, and every customer's "
+        "score with reason codes.",
+    )
+    def campaign_targeting(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        progress.report(TARGETING_STAGE, 0, 1, "campaign response propensity, lift, policy comparison")
+        result = run_targeting(settings, range_end_of_run(context))
+        metrics = {k: round(v, 6) for k, v in result.metrics.items() if pd.notna(v)}
+        note = (f"top-decile lift {metrics['top_decile_lift']:.2f} (AUC {metrics['auc']:.3f}) on "
+                f"{int(metrics['holdout_campaigns'])} held-out campaigns" if "top_decile_lift" in metrics
+                else "not validated: " + "; ".join(result.notes))
+        context.log.info(note)
+        progress.report(TARGETING_STAGE, 1, 1, note)
+        metadata = {"as_of_date": result.as_of_date.isoformat(), "metrics": metrics, "notes": result.notes,
+                    "dagster/row_count": 0 if result.scores is None else len(result.scores)}
+        if result.policies is not None:
+            metadata["policy_comparison"] = dg.MetadataValue.md(result.policies.round(3).to_markdown(index=False))
+            metadata["campaign_lift"] = dg.MetadataValue.md(result.lift.round(4).to_markdown(index=False))
+        return dg.MaterializeResult(metadata=metadata)
+
+    return campaign_targeting
+
+
+def build_lookalikes(settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=LOOKALIKES_KEY, group_name=GROUP, deps=LOOKALIKE_INPUTS, kinds={"python", "duckdb", "scikit-learn"},
+        pool=WAREHOUSE_POOL,
+        description=f"{SCHEMA}.{LOOKALIKE_TABLE} and {SCHEMA}.{DRIVERS_TABLE}: how much every customer looks like "
+        f"the top {settings.targeting.lookalike_seed_share:.0%} by trailing profit (out-of-fold classifier score, "
+        "similarity band, the features behind it).",
+    )
+    def lookalikes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        progress.report(TARGETING_STAGE, 0, 1, "lookalikes of the most profitable customers")
+        result = run_lookalikes(settings, range_end_of_run(context))
+        note = ("too few customers with a P&L for lookalikes" if result is None else
+                f"{result.seed_size:,} seed customers, cross-validated AUC {result.auc:.3f}")
+        context.log.info(note)
+        progress.report(TARGETING_STAGE, 1, 1, note)
+        if result is None:
+            return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": note})
+        bands = result.customers["similarity_band"].value_counts()
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(result.customers), "auc": round(result.auc, 6), "seed_customers": result.seed_size,
+            "bands": {str(k): int(v) for k, v in bands.items()},
+            "drivers": dg.MetadataValue.md(result.drivers.head(10).round(4).to_markdown(index=False)),
+        })
+
+    return lookalikes
+
+
 def build_model_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """Every asset of the `models` group."""
-    return [build_customer_clv(settings), build_customer_segments(settings)]
+    return [build_customer_clv(settings), build_customer_segments(settings), build_campaign_targeting(settings),
+            build_lookalikes(settings)]

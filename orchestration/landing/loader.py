@@ -339,9 +339,6 @@ class _Batch:
                     f"|| {col.name}__text end"
                 )
         texts = ", ".join(s for s in selects)
-        self.con.execute(
-            f"create or replace temp table _crmw_text as select _path, _line, {texts} from _crmw_read"
-        )
         typed = ", ".join(
             f"cast({parse_expr(f'{c.name}__text', c.type)} as {c.sql_type}) as {c.name}"
             for c in self.entity.columns
@@ -353,7 +350,7 @@ class _Batch:
             create or replace temp table _crmw_parsed as
             select _path, _line, {typed}, {reason} as _reason, {record} as _record,
                    {', '.join(f'{c.name}__text' for c in self.entity.columns)}
-            from _crmw_text
+            from (select _path, _line, {texts} from _crmw_read)
             """
         )
 

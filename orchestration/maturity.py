@@ -47,6 +47,7 @@ TABLES = (EVIDENCE_TABLE, ASSESSMENT_TABLE, GAPS_TABLE, SPONSORS_TABLE)
 USAGE_DAYS = 30  # dashboard users are counted over this many days before the assessment
 SEGMENTS_MAX_AGE_DAYS = 31  # value segments older than this before the as-of date are not current
 NAIVE_MODEL = "naive_last_period"  # the CLV backtest's baseline (models_ml/clv/customer_value.py)
+CONTROL_FLOOR = 0.5  # responders a control group without any is taken to have (the lift's lower bound)
 
 
 @dataclass(frozen=True)
@@ -217,20 +218,24 @@ def campaign_decile_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _lift(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None) -> float | None:
     """Response rate of the contacted customers over the control group's, pooled over the campaigns (of
-    `campaigns`, or all) that held out a control group; None without one or without a control responder."""
+    `campaigns`, or all) that held out a control group; None without one. A control group with no responder
+    counts half a responder (CONTROL_FLOOR), so the lift stays finite: a lower bound, not infinity."""
     if campaigns is not None and not campaigns:
         return None
     keys = "" if campaigns is None else f"and campaign_key in ({', '.join('?' for _ in campaigns)})"
-    contacted_rate, control_rate = _one(con, f"""
+    contacted_rate, controls, control_responders = _one(con, f"""
         with with_controls as (
             select campaign_key from warehouse.fct_campaign_contacts
             group by campaign_key having count(*) filter (where is_control) > 0
         )
         select avg(case when has_responded then 1.0 else 0.0 end) filter (where not is_control),
-               avg(case when has_responded then 1.0 else 0.0 end) filter (where is_control)
+               count(*) filter (where is_control),
+               count(*) filter (where is_control and has_responded)
         from warehouse.fct_campaign_contacts
         where campaign_key in (select campaign_key from with_controls) {keys}""", campaigns or [])
-    return None if contacted_rate is None or not control_rate else float(contacted_rate) / float(control_rate)
+    if contacted_rate is None or not controls:
+        return None
+    return float(contacted_rate) / (max(control_responders, CONTROL_FLOOR) / controls)
 
 
 def _targeting(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, object], pd.DataFrame]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -411,8 +412,12 @@ def test_missing_tables_leave_evidence_unmeasured_and_bad_answers_are_reported(t
     assert result.tables["maturity_sponsors"]["note"].iloc[0] == result.answers_error
     assert result.tables["maturity_sponsors"]["score"].isna().all()
     shutil.rmtree(settings.maturity_answers_path.parent)
+    # A control group without a responder counts half a responder: C1's lift 0.3 / (0.5 / 2), a lower bound.
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("update warehouse.fct_campaign_contacts set has_responded = false where is_control")
     result = maturity_for_warehouse(settings, now=NOW)
     assert result.tables["maturity_sponsors"]["note"].iloc[0] == "no answers yet: run `crmw assess`"
+    assert result.evidence["campaign_lift"] == pytest.approx(1.2)
 
 
 # ------------------------------------------------------------------------------------------------ crmw assess

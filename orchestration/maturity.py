@@ -47,6 +47,7 @@ TABLES = (EVIDENCE_TABLE, ASSESSMENT_TABLE, GAPS_TABLE, SPONSORS_TABLE)
 USAGE_DAYS = 30  # dashboard users are counted over this many days before the assessment
 SEGMENTS_MAX_AGE_DAYS = 31  # value segments older than this before the as-of date are not current
 NAIVE_MODEL = "naive_last_period"  # the CLV backtest's baseline (models_ml/clv/customer_value.py)
+CONTROL_FLOOR = 0.5  # responders a control group without any is taken to have (the lift's lower bound)
 
 
 @dataclass(frozen=True)
@@ -217,20 +218,24 @@ def campaign_decile_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _lift(con: duckdb.DuckDBPyConnection, campaigns: list[str] | None) -> float | None:
     """Response rate of the contacted customers over the control group's, pooled over the campaigns (of
-    `campaigns`, or all) that held out a control group; None without one or without a control responder."""
+    `campaigns`, or all) that held out a control group; None without one. A control group with no responder
+    counts half a responder (CONTROL_FLOOR), so the lift stays finite: a lower bound, not infinity."""
     if campaigns is not None and not campaigns:
         return None
     keys = "" if campaigns is None else f"and campaign_key in ({', '.join('?' for _ in campaigns)})"
-    contacted_rate, control_rate = _one(con, f"""
+    contacted_rate, controls, control_responders = _one(con, f"""
         with with_controls as (
             select campaign_key from warehouse.fct_campaign_contacts
             group by campaign_key having count(*) filter (where is_control) > 0
         )
         select avg(case when has_responded then 1.0 else 0.0 end) filter (where not is_control),
-               avg(case when has_responded then 1.0 else 0.0 end) filter (where is_control)
+               count(*) filter (where is_control),
+               count(*) filter (where is_control and has_responded)
         from warehouse.fct_campaign_contacts
         where campaign_key in (select campaign_key from with_controls) {keys}""", campaigns or [])
-    return None if contacted_rate is None or not control_rate else float(contacted_rate) / float(control_rate)
+    if contacted_rate is None or not controls:
+        return None
+    return float(contacted_rate) / (max(control_responders, CONTROL_FLOOR) / controls)
 
 
 def _targeting(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, object], pd.DataFrame]:
@@ -350,10 +355,11 @@ def sponsors_frame(questionnaire, answers: Answers | None, error: str | None) ->
     return frame
 
 
-def maturity_tables(evidence: dict[str, object], rules: StageRules, as_of: dt.date, assessed_at: dt.datetime,
-                    sponsors: pd.DataFrame) -> tuple[Assessment, dict[str, pd.DataFrame]]:
+def maturity_tables(evidence: dict[str, object], rules: StageRules, as_of: dt.date, sponsors: pd.DataFrame
+                    ) -> tuple[Assessment, dict[str, pd.DataFrame]]:
+    """The four tables, each stamped with the as-of date only (no wall-clock time): re-running a day whose
+    files did not change publishes the same tables, unless the dashboards were used in between."""
     result = assess(evidence, rules)
-    stamp = pd.Timestamp(assessed_at).tz_convert(None) if assessed_at.tzinfo else pd.Timestamp(assessed_at)
     tables = {
         EVIDENCE_TABLE: evidence_frame(evidence, rules),
         ASSESSMENT_TABLE: assessment_frame(result, evidence, rules),
@@ -364,7 +370,6 @@ def maturity_tables(evidence: dict[str, object], rules: StageRules, as_of: dt.da
         for column in frame.select_dtypes(include="object").columns:  # text, also when empty or all null
             frame[column] = frame[column].astype("string")
         frame.insert(0, "as_of_date", as_of)
-        frame.insert(1, "assessed_at", stamp)
         tables[name] = frame
     return result, tables
 
@@ -380,6 +385,6 @@ def maturity_for_warehouse(settings: Settings, range_end: dt.date | None = None,
     with duckdb.connect(str(warehouse or settings.warehouse_path)) as con:
         as_of = as_of_date(con, range_end)
         evidence, verdicts = measure_evidence(con, as_of, events, now)
-        result, tables = maturity_tables(evidence, rules, as_of, now, sponsors_frame(questionnaire, answers, error))
+        result, tables = maturity_tables(evidence, rules, as_of, sponsors_frame(questionnaire, answers, error))
         replace_tables(con, tables)
     return MaturityResult(evidence, result, rules, tables, answers, error, verdicts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -132,6 +133,7 @@ def test_frames_carry_stage_names_evidence_gaps_and_actions():
     assert frame.loc["geo_enrichment_share", "value_text"] == "95.0%"
     assert frame.loc["dashboard_users_30d", "used_by"] == "analytics_access"
     assert format_value(None, "share") == "not measured" and format_value(1234.4, "count") == "1,234"
+    assert format_value(2 / 25427, "share") == "0.008%" and format_value(0, "share") == "0.0%"
 
 
 def _rules_file(tmp_path: Path, old: str, new: str) -> Path:
@@ -410,8 +412,12 @@ def test_missing_tables_leave_evidence_unmeasured_and_bad_answers_are_reported(t
     assert result.tables["maturity_sponsors"]["note"].iloc[0] == result.answers_error
     assert result.tables["maturity_sponsors"]["score"].isna().all()
     shutil.rmtree(settings.maturity_answers_path.parent)
+    # A control group without a responder counts half a responder: C1's lift 0.3 / (0.5 / 2), a lower bound.
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("update warehouse.fct_campaign_contacts set has_responded = false where is_control")
     result = maturity_for_warehouse(settings, now=NOW)
     assert result.tables["maturity_sponsors"]["note"].iloc[0] == "no answers yet: run `crmw assess`"
+    assert result.evidence["campaign_lift"] == pytest.approx(1.2)
 
 
 # ------------------------------------------------------------------------------------------------ crmw assess
@@ -535,3 +541,18 @@ def _graphs(component):
     elif isinstance(component, list):
         for item in component:
             yield from _graphs(item)
+
+
+def test_a_copy_of_the_stage_rules_in_the_home_replaces_the_packaged_ones(tmp_path):
+    from orchestration.maturity import stage_rules
+    from orchestration.settings import load_settings
+
+    settings = load_settings(tmp_path)
+    assert stage_rules(settings).path == RULES.path
+    ten = "dashboard_users_30d\n          at_least: 10"
+    copy = _rules_file(tmp_path, ten, ten.replace("10", "50"))
+    settings.maturity_rules_path.parent.mkdir(parents=True)
+    copy.rename(settings.maturity_rules_path)
+    rules = stage_rules(settings)
+    assert rules.path == settings.maturity_rules_path
+    assert {c.id: c.stage for c in assess(ADVANCED, rules).capabilities}["analytics_access"] == 4

@@ -309,7 +309,8 @@ def format_value(value: object, unit: str) -> str:
     if unit == "flag":
         return "yes" if value else "no"
     if unit == "share":
-        return f"{float(value):.1%}"
+        share = float(value)
+        return f"{share:.3%}" if 0 < abs(share) < 0.001 else f"{share:.1%}"
     if unit == "count":
         return f"{float(value):,.0f}"
     if unit == "score":

@@ -56,6 +56,8 @@ def resolve_warehouse(
         if not isinstance(warehouse, DuckDBWarehouse):
             raise ValueError("a Spark warehouse needs a DuckDB file for the identity registry (registry=...)")
         registry = warehouse.path
+    if registry.stem == SCHEMA:
+        raise ValueError(f"{registry}: a DuckDB file named {SCHEMA!r} shadows the schema {SCHEMA!r}; name it otherwise")
     # Read the view once: it unions every event's customer id, and resolve reads its input twice.
     records = warehouse.read(INPUT_RELATION)
     registry.parent.mkdir(parents=True, exist_ok=True)

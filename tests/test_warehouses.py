@@ -93,3 +93,12 @@ def test_splink_spark_sql_keeps_double_literals_with_compiled_sqlglot() -> None:
 def test_dates_round_trip_through_arrow(warehouse: DuckDBWarehouse) -> None:
     rows = warehouse.read("warehouse.fct_transactions", ["occurred_date"]).to_pylist()
     assert {r["occurred_date"] for r in rows} == {dt.date(2025, 1, 31), dt.date(2025, 2, 1), dt.date(2025, 3, 1)}
+
+
+def test_an_identity_registry_file_may_not_shadow_the_identity_schema(warehouse: DuckDBWarehouse,
+                                                                       tmp_path: Path) -> None:
+    from orchestration.identity import resolve_warehouse
+    from orchestration.settings import IdentitySettings
+
+    with pytest.raises(ValueError, match="shadows the schema 'identity'"):
+        resolve_warehouse(warehouse, IdentitySettings(), registry=tmp_path / "identity.duckdb")

@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: install run test lint bench clean browser
+.PHONY: install run test test-spark lint bench clean browser
 
 install: $(STAMP)  ## create .venv and install the pinned dependencies (editable)
 
@@ -32,6 +33,18 @@ browser:
 TEST_WORKERS ?= 2
 test: install browser  ## the whole test suite, dbt builds included
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# The scale-out path (README, "Scale-out: Spark, Kubernetes, Postgres"): the `spark` extra (dbt-spark, pyspark)
+# goes into the same .venv, constrained to the versions `make install` put there, so it can never move a base
+# package; then the DuckDB/Spark equivalence test (needs Java 17). Once installed, `make test` runs it too.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/base-constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/base-constraints.txt -e '.[dev,spark]'
+	$(BIN)/python -m pip check
+	@touch $(SPARK_STAMP)
+
+test-spark: install $(SPARK_STAMP)  ## dbt and identity resolution on DuckDB and on Spark: equal marts
+	$(BIN)/python -m pytest -p no:xdist -s tests/test_spark_equivalence.py tests/test_portable_sql.py
 
 lint: install
 	$(BIN)/ruff check orchestration models_ml dashboards tests

@@ -70,10 +70,18 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     """dbt's first part, identity resolution, dbt's second part; with --select, only that dbt selection
-    (identity's tables must exist for anything after it)."""
+    (identity's tables must exist for anything after it). On a Spark target the raw layer is copied first."""
     from orchestration.assets.dbt import UPSTREAM_SELECT
     from orchestration.identity import run_identity
 
+    if settings.dbt.engine == "spark":
+        # The loader writes the raw layer into the DuckDB file; the Spark warehouse gets a copy of it.
+        from orchestration.landing.raw_tables import RAW_SCHEMA
+        from orchestration.warehouses import copy_to_spark, open_warehouse
+
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            copied = copy_to_spark(con, open_warehouse(settings), RAW_SCHEMA)
+        _say(f"raw layer copied to Spark: {len(copied)} tables")
     if args.select:
         run_dbt(settings, ["build", "--select", args.select], progress=_say)
         return 0

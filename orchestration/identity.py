@@ -1,9 +1,13 @@
 """Identity resolution in the refresh: link the conformed customer records of the working warehouse
 into customers (models_ml/identity), and measure the result against the demo bank's planted truth.
 
-Reads `ods.int_customers_conformed` (built by the first dbt part), writes schema `identity` (registry,
-customer_xref, golden_customers), which the second dbt part reads as the source `customer_identity`.
-One DuckDB transaction: a run killed half-way leaves the registry as the previous run left it.
+Reads `ods.int_customers_conformed` (built by the first dbt part) through the warehouse interface
+(orchestration/warehouses.py: the DuckDB file or Spark), resolves in DuckDB against the key registry (schema
+`identity`: in the warehouse file on DuckDB, in $CRMW_HOME/identity/registry.duckdb when the warehouse is on
+Spark), with Splink on the backend `[identity] backend` picks, and leaves `identity.customer_xref` and
+`identity.golden_customers` in the warehouse, which the second dbt part reads as the source
+`customer_identity`. One DuckDB transaction: a run killed half-way leaves the registry as the previous run
+left it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import pyarrow.parquet as pq
 from models_ml.identity.evaluate import PairwiseAccuracy, pairwise_accuracy
 from models_ml.identity.resolve import SCHEMA, ResolveReport, resolve
 from orchestration.settings import IdentitySettings, Settings
+from orchestration.warehouses import DuckDBWarehouse, SparkWarehouse, Warehouse, copy_to_spark, open_warehouse
 
 INPUT_RELATION = "ods.int_customers_conformed"
 INPUT_TABLE = "identity_input"  # a temp copy of INPUT_RELATION for the run
+PUBLISHED = ("customer_xref", "golden_customers")  # what dbt reads (source customer_identity)
 TRUTH_FILE = "identity_map.parquet"
 
 
@@ -32,17 +38,33 @@ class IdentityRun:
 
 def run_identity(settings: Settings, now: dt.datetime | None = None) -> IdentityRun:
     """Resolve the working warehouse's customer records (new and changed ones against the linked ones)."""
-    return resolve_warehouse(settings.warehouse_path, settings.identity, settings.demo_truth_dir / TRUTH_FILE, now)
+    warehouse = open_warehouse(settings)
+    registry = settings.identity_registry_path if warehouse.engine == "spark" else None
+    return resolve_warehouse(warehouse, settings.identity, settings.demo_truth_dir / TRUTH_FILE, now, registry)
 
 
 def resolve_warehouse(
-    warehouse: Path, identity: IdentitySettings, truth: Path | None = None, now: dt.datetime | None = None
+    warehouse: Path | Warehouse, identity: IdentitySettings, truth: Path | None = None,
+    now: dt.datetime | None = None, registry: Path | None = None,
 ) -> IdentityRun:
-    """Resolve the customer records of the DuckDB file `warehouse` in one transaction; measure against
-    `truth` (a demo identity map) when that file exists."""
-    with duckdb.connect(str(warehouse)) as con:
-        # Read the view once: it unions every event's customer id, and resolve reads its input twice.
-        con.execute(f"create temp table {INPUT_TABLE} as select * from {INPUT_RELATION}")
+    """Resolve the customer records of `warehouse` (a DuckDB file's path, or a Warehouse) in one transaction
+    on the registry (default: the DuckDB warehouse itself; a DuckDB file of its own for a Spark warehouse);
+    measure against `truth` (a demo identity map) when that file exists."""
+    if not isinstance(warehouse, DuckDBWarehouse | SparkWarehouse):
+        warehouse = DuckDBWarehouse(warehouse)
+    if registry is None:
+        if not isinstance(warehouse, DuckDBWarehouse):
+            raise ValueError("a Spark warehouse needs a DuckDB file for the identity registry (registry=...)")
+        registry = warehouse.path
+    if registry.stem == SCHEMA:
+        raise ValueError(f"{registry}: a DuckDB file named {SCHEMA!r} shadows the schema {SCHEMA!r}; name it otherwise")
+    # Read the view once: it unions every event's customer id, and resolve reads its input twice.
+    records = warehouse.read(INPUT_RELATION)
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(registry)) as con:
+        con.register("identity_records", records)
+        con.execute(f"create temp table {INPUT_TABLE} as select * from identity_records")
+        con.unregister("identity_records")
         con.begin()
         try:
             report = resolve(con, INPUT_TABLE, identity.config(), now=now)
@@ -50,6 +72,8 @@ def resolve_warehouse(
             con.rollback()
             raise
         con.commit()
+        if isinstance(warehouse, SparkWarehouse):
+            copy_to_spark(con, warehouse, SCHEMA, PUBLISHED)
         accuracy = demo_accuracy(con, truth) if truth is not None and truth.exists() else None
     return IdentityRun(report, accuracy)
 

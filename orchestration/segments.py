@@ -37,6 +37,7 @@ from models_ml.segments.rules import (
     segment_profiles,
 )
 from orchestration.clv import CLV_TABLE, SCHEMA, replace_tables
+from orchestration.warehouses import DuckDBWarehouse, Warehouse
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 SEGMENTS_TABLE, PROFILES_TABLE, CENTROIDS_TABLE = "customer_segments", "segment_profiles", "behaviour_centroids"
@@ -60,15 +61,25 @@ class SegmentsResult:
     profiles: pd.DataFrame
 
 
-def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def read_base(warehouse: Warehouse) -> pd.DataFrame:
     """One row per customer of customer_clv with profit, channel use and purchases over the trailing window,
-    in customer_key order (k-means starts depend on the row order)."""
-    return con.sql(
-        f"""
-        with value as (
-            select customer_key, as_of_date, clv from {SCHEMA}.{CLV_TABLE}
-        ),
-        as_of as (
+    in customer_key order (k-means starts depend on the row order). Reads through the warehouse interface
+    (DuckDB or Spark: orchestration/warehouses.py), the purchases of the window only, and joins in DuckDB."""
+    con = duckdb.connect()
+    con.register("value", warehouse.read(f"{SCHEMA}.{CLV_TABLE}", ["customer_key", "as_of_date", "clv"]))
+    con.register("profit", warehouse.read(f"{SCHEMA}.customer_profitability", [
+        "customer_key", "profit", "is_unprofitable", "products_held", "assisted_interactions",
+        "self_service_interactions", "region", "geo_segment"]))
+    ((as_of,),) = con.execute("select max(as_of_date) from value").fetchall()
+    where = None
+    if as_of is not None:
+        start = (pd.Timestamp(as_of) - pd.DateOffset(months=WINDOW_MONTHS)).date()
+        where = f"occurred_date > date '{start.isoformat()}' and occurred_date <= date '{as_of.isoformat()}'"
+    con.register("transactions", warehouse.read(
+        "warehouse.fct_transactions", ["customer_key", "occurred_date", "amount"], where=where or "false"))
+    base = con.sql(
+        """
+        with as_of as (
             select max(as_of_date) as as_of_date from value
         ),
         purchases as (
@@ -76,9 +87,7 @@ def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                    max(transactions.occurred_date) as last_day,
                    count(distinct transactions.occurred_date) as frequency,
                    sum(transactions.amount) as monetary
-            from warehouse.fct_transactions as transactions, as_of
-            where transactions.occurred_date <= as_of.as_of_date
-              and transactions.occurred_date > as_of.as_of_date - interval {WINDOW_MONTHS} month
+            from transactions
             group by transactions.customer_key
         )
         select value.customer_key, value.as_of_date, value.clv,
@@ -93,11 +102,13 @@ def read_base(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                coalesce(profit.region, 'unknown') as region,
                coalesce(profit.geo_segment, 'unknown') as geo_segment
         from value
-        left join {SCHEMA}.customer_profitability as profit on value.customer_key = profit.customer_key
+        left join profit on value.customer_key = profit.customer_key
         left join purchases on value.customer_key = purchases.customer_key
         where value.clv is not null
         order by value.customer_key
         """).df()
+    con.close()
+    return base
 
 
 def behaviour_features(base: pd.DataFrame) -> pd.DataFrame:
@@ -186,8 +197,8 @@ def segments_for_warehouse(warehouse: Path, seeds: Path = SEEDS_DIR) -> Segments
     tiers = load_value_tiers(seeds / "value_tiers.csv")
     rfm = load_rfm_segments(seeds / "rfm_segments.csv")
     treatments = load_treatments(seeds / "treatments.csv", tiers, rfm)
+    base = read_base(DuckDBWarehouse(warehouse))
     with duckdb.connect(str(warehouse)) as con:
-        base = read_base(con)
         segments = customer_segments(base, tiers, rfm, treatments)
         tables, dimensions = {}, PROFILE_DIMENSIONS
         if len(base) >= MIN_CLUSTERED:

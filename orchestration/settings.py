@@ -15,6 +15,7 @@ import zoneinfo
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from models_ml.identity import BACKENDS
 from models_ml.identity.survivorship import GROUPS, RULES
 
 
@@ -29,7 +30,12 @@ class DemoSettings:
 @dataclass(frozen=True)
 class DbtSettings:
     threads: int = 2
-    target: str = "duckdb"
+    target: str = "duckdb"  # duckdb, spark (local session) or spark_cluster (dbt_project/profiles.yml)
+
+    @property
+    def engine(self) -> str:
+        """The warehouse engine the target builds on: duckdb or spark."""
+        return "spark" if self.target.startswith("spark") else "duckdb"
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,11 @@ class IdentitySettings:
     survivorship: dict = field(default_factory=dict)  # attribute group -> most_recent | most_complete | ...
     source_priority: list = field(default_factory=list)  # source systems, most trusted first
     seed: int = 42  # random sampling of the training pairs
+    backend: str = "duckdb"  # Splink's backend: "duckdb" (in process) or "spark" (the warehouse's Spark session)
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend = {self.backend!r} is not a Splink backend; known: {', '.join(BACKENDS)}")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold = {self.threshold!r} must be between 0 and 1 (exclusive)")
         if self.split_bits <= 0:
@@ -123,7 +132,7 @@ class IdentitySettings:
 
         return IdentityConfig(
             threshold=self.threshold, contradiction_bits=self.split_bits, survivorship=dict(self.survivorship),
-            source_priority=tuple(self.source_priority), seed=self.seed,
+            source_priority=tuple(self.source_priority), seed=self.seed, backend=self.backend,
         )
 
 
@@ -206,6 +215,17 @@ class Settings:
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         config = {"memory_limit": self.warehouse.memory_limit} if self.warehouse.memory_limit else {}
         return duckdb.connect(str(self.warehouse_path), config=config)
+
+    @property
+    def spark_dir(self) -> Path:
+        # The local Spark target's tables (warehouse/) and its embedded metastore (metastore/).
+        return self.home / "spark"
+
+    @property
+    def identity_registry_path(self) -> Path:
+        # Identity resolution's key registry when the warehouse is on Spark (on DuckDB it lives in the
+        # warehouse file, schema identity).
+        return self.home / "identity" / "registry.duckdb"
 
     @property
     def serving_path(self) -> Path:

@@ -49,6 +49,16 @@ def test_identity_settings_override_the_defaults(tmp_path, monkeypatch):
     assert config.survivorship == {"email": "source_priority"}
     monkeypatch.delenv("CRMW_CONFIG")
     assert load_settings().identity.config() == IdentityConfig()  # no file: the defaults
+    assert IdentityConfig().backend == "duckdb"
+
+
+def test_identity_and_dbt_pick_spark(tmp_path, monkeypatch):
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('[identity]\nbackend = "spark"\n[dbt]\ntarget = "spark"\n', encoding="utf-8")
+    monkeypatch.setenv("CRMW_CONFIG", str(cfg))
+    settings = load_settings()
+    assert (settings.identity.config().backend, settings.dbt.engine) == ("spark", "spark")
+    assert settings.identity_registry_path == tmp_path / "home" / "identity" / "registry.duckdb"
 
 
 def test_clv_settings_default_and_override(tmp_path, monkeypatch):
@@ -103,6 +113,8 @@ def test_warehouse_connections_take_the_memory_limit(tmp_path, monkeypatch):
         ('[identity.survivorship]\nshoe_size = "most_recent"\n', "[identity].survivorship.shoe_size: unknown "
          "attribute group"),
         ("[identity]\nthreshhold = 0.5\n", "unknown key [identity].threshhold"),
+        ('[identity]\nbackend = "polars"\n', "[identity].backend = 'polars' is not a Splink backend; "
+         "known: duckdb, spark"),
         ("[clv]\nhorizon_days = 0\n", "[clv].horizon_days = 0 must be a positive number of days"),
         ("[clv]\nhorizon_days = 365.0\n", "[clv].horizon_days must be int, got float"),
         ("[clv]\nannual_discount_rate = 1.5\n", "[clv].annual_discount_rate = 1.5 must be in [0, 1)"),

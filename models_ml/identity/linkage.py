@@ -1,17 +1,20 @@
-"""The probabilistic linkage model (Splink on DuckDB): comparisons, blocking, unsupervised training and
-scoring of record pairs, all at once or incrementally (new records against the ones already linked).
+"""The probabilistic linkage model (Splink on DuckDB or on Spark): comparisons, blocking, unsupervised
+training and scoring of record pairs, all at once or incrementally (new records against the ones already
+linked).
 
 Records are the rows of `normalise.normalised_records_sql`; the model links within and across source
 systems (one table, `dedupe_only`). It is trained without labels: u probabilities from random pairs, m
 probabilities by expectation maximisation in two sessions blocked on different fields (each field is
-trained in at least one), and the prior from deterministic rules. Splink runs in its own in-memory DuckDB
-and never fetches anything.
+trained in at least one), and the prior from deterministic rules. The same settings run on either Splink
+backend (`backend`): "duckdb", its own in-memory DuckDB, or "spark", the process's active Spark session (a
+local one is started when there is none), with Splink's string-similarity UDF jar. Neither fetches anything.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 
 import duckdb
@@ -19,8 +22,10 @@ import pyarrow as pa
 import splink.comparison_level_library as cll
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.comparison_library import CustomComparison
+from splink.internals.database_api import DatabaseAPI
 from splink.internals.exceptions import EMTrainingException
 
+from models_ml.identity import BACKENDS
 from models_ml.identity.normalise import MATCH_COLUMNS
 
 # Columns whose exact matches are weighed by how common the value is (a shared 'Smith' says less than a
@@ -58,6 +63,67 @@ EM_BLOCKING_RULES = (
 )
 
 logger = logging.getLogger(__name__)
+
+def splink_api(backend: str = "duckdb") -> DatabaseAPI:
+    """A fresh Splink database API on `backend`: "duckdb" (in-memory) or "spark" (the active session)."""
+    if backend == "duckdb":
+        return DuckDBAPI(duckdb.connect())
+    if backend == "spark":
+        session = spark_session()
+        if session.sparkContext.getCheckpointDir() is None:
+            # Splink breaks long query lineages by writing intermediate tables under the checkpoint folder.
+            session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="crmw-splink-"))
+        return _spark_api_class()(spark_session=session, num_partitions_on_repartition=2)
+    raise ValueError(f"backend = {backend!r} is not a Splink backend; known: {', '.join(BACKENDS)}")
+
+
+def _spark_api_class() -> type:
+    """Splink's SparkAPI, but writing its SQL with sqlglot's own Spark dialect.
+
+    Splink's SparkAPI transpiles every statement to its dialect "customspark", a subclass of sqlglot's Spark
+    generator whose one change writes a cast of a number literal to double as a double literal (`0.5D`), so
+    Spark does not read a long literal as a decimal of more than 38 digits. dagster-dbt installs sqlglot[rs],
+    whose sqlglotc compiles sqlglot with mypyc, and compiled classes refuse interpreted subclasses ("interpreted
+    classes cannot inherit from compiled"), so that dialect cannot be used here. The same change is made on
+    the parsed statement instead, and sqlglotc stays installed."""
+    import sqlglot
+    from splink import SparkAPI
+    from sqlglot import exp
+
+    def double_literals(node: exp.Expression) -> exp.Expression:
+        if (isinstance(node, exp.Cast | exp.TryCast) and node.to.is_type(exp.DataType.Type.DOUBLE)
+                and isinstance(node.this, exp.Literal) and not node.this.is_string and node.this.name != "Infinity"):
+            return exp.var(f"{node.this.name}D")
+        return node
+
+    class CompiledSqlglotSparkAPI(SparkAPI):
+        def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
+            tree = sqlglot.parse_one(sql, read="spark").transform(double_literals)
+            return tree.sql(dialect="spark", pretty=True)
+
+        def register(self, table, *, dataset_display_name=None, table_name=None):
+            # Input tables are temporary views of the one session, which outlive this API object: a name
+            # registered by an earlier model use (training, then scoring) is replaced, as a fresh DuckDB is.
+            if table_name is not None and not isinstance(table, str):
+                self.spark.catalog.dropTempView(table_name)
+            return super().register(table, dataset_display_name=dataset_display_name, table_name=table_name)
+
+    return CompiledSqlglotSparkAPI
+
+
+def spark_session():
+    """The active Spark session, else a local one with Splink's similarity UDFs (the jar ships with Splink).
+    A session started elsewhere must list that jar in spark.jars (orchestration.warehouses.spark_conf does)."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        return session
+    from splink.backends.spark import similarity_jar_location
+
+    return (SparkSession.builder.appName("crm-warehouse-linkage").master("local[2]")
+            .config("spark.jars", similarity_jar_location()).config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false").getOrCreate())
 
 
 def _comparison(column: str, *levels, tf: bool = False) -> CustomComparison:
@@ -157,12 +223,15 @@ class LinkageModel:
     """A trained model: Splink's settings JSON (m, u, prior), savable in the warehouse as text."""
 
     model_json: str
+    backend: str = "duckdb"  # the Splink backend that trains and scores: duckdb or spark
 
     @classmethod
-    def train(cls, records: pa.Table, seed: int = 42, u_max_pairs: float = 2e6) -> LinkageModel:
-        """Train on `records` without labels (fixed seed, so the same records give the same model)."""
+    def train(cls, records: pa.Table, seed: int = 42, u_max_pairs: float = 2e6, backend: str = "duckdb"
+              ) -> LinkageModel:
+        """Train on `records` without labels (fixed seed, so the same records give the same model on one
+        backend; the backends sample differently)."""
         records = _records(records)
-        db_api = DuckDBAPI(duckdb.connect())
+        db_api = splink_api(backend)
         # u (how often two different people agree) from random pairs of records, leaving out the second
         # record of every pair the near-certain rules link: on a small load the few duplicates are a large
         # share of all pairs and would make agreement look common among different people.
@@ -199,10 +268,10 @@ class LinkageModel:
                 settings_obj.core_model_settings = before
                 logger.warning("EM session blocked on %s skipped: %s", rule, exc)
         model = linker.misc.save_model_to_json()
-        return cls(json.dumps(model, sort_keys=True))
+        return cls(json.dumps(model, sort_keys=True), backend)
 
-    def _linker(self, records: pa.Table | None) -> tuple[Linker, DuckDBAPI]:
-        db_api = DuckDBAPI(duckdb.connect())
+    def _linker(self, records: pa.Table | None) -> tuple[Linker, DatabaseAPI]:
+        db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
         table = db_api.register(records, table_name="records") if records is not None else None
@@ -220,7 +289,7 @@ class LinkageModel:
         """Every pair of records that share a group (a candidate customer), whatever its probability: the
         evidence for and against keeping a cluster together."""
         records = _records(records).append_column("group_id", groups)
-        db_api = DuckDBAPI(duckdb.connect())
+        db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
         settings["retain_intermediate_calculation_columns"] = True
@@ -243,7 +312,7 @@ class LinkageModel:
         Term frequencies come from `term_frequency_base` (default: existing and new together)."""
         existing, new = _records(existing), _records(new)
         base = term_frequency_base if term_frequency_base is not None else pa.concat_tables([existing, new])
-        db_api = DuckDBAPI(duckdb.connect())
+        db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
         left = db_api.register(new, table_name="new_records")

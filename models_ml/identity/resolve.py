@@ -48,6 +48,7 @@ class IdentityConfig:
     survivorship: dict[str, str] = field(default_factory=dict)  # attribute group -> rule
     source_priority: tuple[str, ...] = ()
     seed: int = 42
+    backend: str = "duckdb"  # where Splink trains and scores: duckdb or spark (linkage.BACKENDS)
 
 
 @dataclass
@@ -119,10 +120,10 @@ def resolve(
 
     start = time.perf_counter()
     if trained:
-        model = LinkageModel.train(matchable, seed=config.seed)
+        model = LinkageModel.train(matchable, seed=config.seed, backend=config.backend)
         con.execute(f"insert into {SCHEMA}.model values (?, ?, ?)", [now, len(matchable), model.model_json])
     else:
-        model = LinkageModel(model_row[0])
+        model = LinkageModel(model_row[0], config.backend)
     timings["train"] = time.perf_counter() - start
 
     start = time.perf_counter()

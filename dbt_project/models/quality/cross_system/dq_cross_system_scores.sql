@@ -5,9 +5,8 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['source_system', 'delivery_date', 'area'],
-        incremental_strategy=('merge' if target.type == 'spark' else 'delete+insert'),
         on_schema_change='fail',
+        **replace_rows_config(['source_system', 'delivery_date', 'area'], ['source_system', 'delivery_date'])
     )
 }}
 

@@ -79,13 +79,29 @@ def test_a_blanket_mailer_without_dashboard_users_is_partly_developed():
     assert stages_of(evidence) == (3, {"customer_data_store": 5, "profitability_segmentation": 5,
                                        "campaign_targeting": 3, "analytics_access": 2})
     targeting = result.capability("campaign_targeting")
-    assert [(g.stage, g.evidence) for g in targeting.gaps] == [(4, ("targeted_contact_share", "targeting_model_lift"))]
+    assert [(g.stage, g.evidence) for g in targeting.gaps] == [(4, ("targeted_contact_share",))]
     # The overall gap to stage 4: only capabilities central to stage 4 or before count, so not analytics.
     assert [(g.capability, g.stage) for g in result.gaps] == [("campaign_targeting", 4)]
-    assert result.gaps[0].requirement == ("Share of campaign contacts in targeted (not blanket) campaigns at "
-                                          "least 50.0% or Lift of the targeting model's top score decile at least 1.50")
-    # A targeting model with lift closes the stage-4 gap even while contacts are still blanket.
-    assert stages_of({**evidence, "targeting_model_lift": 1.8})[1]["campaign_targeting"] == 4
+    assert result.gaps[0].requirement == "Share of campaign contacts in targeted (not blanket) campaigns at least 50.0%"
+    assert "targeting model's lists" in result.gaps[0].action
+    # A targeting model that ranks well is readiness, not practice: the stage stays while contacts are blanket.
+    assert stages_of({**evidence, "targeting_model_lift": 1.8})[1]["campaign_targeting"] == 3
+
+
+def test_any_of_criteria_need_one_alternative(tmp_path):
+    """A rules copy where a targeting model with lift 1.5 may stand in for targeted contacts at stage 4."""
+    old = ("        - evidence: targeted_contact_share\n          at_least: 0.5\n")
+    new = ("        - any_of:\n            - evidence: targeted_contact_share\n              at_least: 0.5\n"
+           "            - evidence: targeting_model_lift\n              at_least: 1.5\n")
+    rules = load_stage_rules(_rules_file(tmp_path, old, new))
+    blanket = {**ADVANCED, "targeted_contact_share": 0.0, "targeting_model_lift": 1.8}
+    result = assess(blanket, rules)
+    assert result.capability("campaign_targeting").stage == 4
+    assert assess({**blanket, "targeting_model_lift": None}, rules).capability("campaign_targeting").stage == 3
+    gap = assess({**blanket, "targeting_model_lift": 1.2}, rules).capability("campaign_targeting").gaps[0]
+    assert gap.requirement == ("Share of campaign contacts in targeted (not blanket) campaigns at least 50.0% or "
+                               "Lift of the targeting model's top score decile at least 1.50")
+    assert gap.evidence == ("targeted_contact_share", "targeting_model_lift")
 
 
 def test_stages_are_cumulative_and_the_weakest_early_capability_caps_the_overall_stage():
@@ -381,6 +397,7 @@ def test_evidence_on_the_tiny_bank_exact(tiny_bank):
         ["customer_data_store",
          "Duplicate rate after resolution (customers sharing a national id or an email and birth date) at most 1.0%"],
         ["customer_data_store", "Data-quality score, mean over source systems and areas (0-100) at least 80.0"],
+        ["campaign_targeting", "Share of campaign contacts in targeted (not blanket) campaigns at least 50.0%"],
         ["campaign_targeting", "Share of customers with a geodemographic segment at least 80.0%"]]
     sponsors = result.tables["maturity_sponsors"].set_index("section_id")
     assert sponsors["score"].to_dict() == {"leadership_culture": 75.0, "data_it": 75.0, "people": 50.0,

@@ -334,3 +334,29 @@ def test_maturity_assessment_reads_the_whole_warehouse_and_feeds_publishing(defs
     assert any(k.path[-1] == "data_quality_scores" for k in graph.get(keys[0]).parent_keys)
     assert set(keys) <= graph.get(dg.AssetKey("serving_database")).parent_keys
     assert defs.resolve_assets_def(keys[0]).op.pool == "crmw_warehouse"
+
+
+def test_customer_grain_check_allows_keys_merged_away_and_catches_missing_or_doubled_versions():
+    import duckdb
+
+    from orchestration.assets.checks import CUSTOMER_DIMENSION, grain_outcomes
+
+    con = duckdb.connect()
+    con.execute("create schema ods; create schema warehouse")
+    con.execute("create table ods.ods_customers as select * from (values ('k1'), ('k2')) as t(customer_key)")
+    # k1 has two versions, the latest current; k3 was merged into k2 by identity resolution: closed only
+    con.execute("""create table warehouse.dim_customer as select * from (values
+        ('k1', false), ('k1', true), ('k2', true), ('k3', false)) as t(customer_key, is_current)""")
+    passed, description, meta = grain_outcomes(con, [CUSTOMER_DIMENSION])[CUSTOMER_DIMENSION]
+    assert passed, description
+    assert meta == {"customers": 2, "current_versions": 2, "versions": 4, "doubled": 0, "missing": 0, "extra": 0,
+                    "retired_keys": 1}
+    # k2 with a second current version, k1 without one, k3 current though no longer in the ODS: each fails
+    for change, field in (("insert into warehouse.dim_customer values ('k2', true)", "doubled"),
+                          ("update warehouse.dim_customer set is_current = false where customer_key = 'k1'", "missing"),
+                          ("update warehouse.dim_customer set is_current = true where customer_key = 'k3'", "extra")):
+        con.execute("begin")
+        con.execute(change)
+        passed, description, meta = grain_outcomes(con, [CUSTOMER_DIMENSION])[CUSTOMER_DIMENSION]
+        con.execute("rollback")
+        assert not passed and meta[field] == 1, (change, description)

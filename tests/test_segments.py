@@ -304,7 +304,7 @@ def test_undesirable_segments_lose_money_in_every_period_and_name_their_cost_dri
     assert out["negative_periods"].to_dict() == {"A": 0, "B": 4, "C": 3, "D": 4}
     assert out["is_undesirable"].to_dict() == {"A": False, "B": True, "C": False, "D": True}
     assert out.loc["B", "cost_drivers"] == "assisted cost to serve 3.0x the base; servicing cost 1.5x the base"
-    assert out.loc["D", "cost_drivers"] == "no cost above the base; revenue 0.1x the base"
+    assert out.loc["D", "cost_drivers"] == "no cost 1.1x the base or more; revenue 0.1x the base"
     assert out.loc["A", "cost_drivers"] == out.loc["C", "cost_drivers"] == ""
 
 

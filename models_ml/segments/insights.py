@@ -8,8 +8,8 @@ refresh, what sets each segment apart from the base, and which segments lose mon
 - Undesirable: a segment whose summed profit is negative in every one of the trailing periods given
   (``profit_q1`` .. ``profit_q4``: the four 3-month blocks of the trailing 12 months), i.e. persistently,
   not in one bad quarter. Its cost drivers are the cost components whose mean per customer is highest
-  against the base's mean per customer (at most two, only those above the base); when no cost is above the
-  base, the segment loses money on low revenue, and its revenue per customer against the base's is given.
+  against the base's mean per customer (at most two, only those at least 1.1x the base); when no cost is that
+  far above the base, the segment loses money on low revenue, and its revenue per customer against the base's is given.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ COST_COMPONENTS = {
     "marketing_cost": "marketing cost",
 }
 PERIODS = ("profit_q1", "profit_q2", "profit_q3", "profit_q4")
+DRIVER_RATIO = 1.1  # a cost component at least this many times the base's mean per customer is a driver
 
 
 def segment_migration(previous: pd.DataFrame, current: pd.DataFrame, dimensions: tuple[str, ...]) -> pd.DataFrame:
@@ -89,10 +90,11 @@ def undesirable_segments(segments: pd.DataFrame, dimension: str) -> pd.DataFrame
             drivers[segment] = ""
             continue
         ratio = (means.loc[segment] / base.replace(0.0, np.nan)).dropna()
-        ratio = ratio[ratio > 1].sort_values(ascending=False, kind="stable").head(2)
+        ratio = ratio[ratio >= DRIVER_RATIO].sort_values(ascending=False, kind="stable").head(2)
         text = "; ".join(f"{COST_COMPONENTS[c]} {r:.1f}x the base" for c, r in ratio.items())
         if not text and "revenue" in segments.columns and base_revenue:
-            text = f"no cost above the base; revenue {means_revenue[segment] / base_revenue:.1f}x the base"
+            revenue = means_revenue[segment] / base_revenue
+            text = f"no cost {DRIVER_RATIO:.1f}x the base or more; revenue {revenue:.1f}x the base"
         drivers[segment] = text
     return pd.DataFrame({"negative_periods": negative.astype(int), "is_undesirable": undesirable.astype(bool),
                          "cost_drivers": pd.Series(drivers, dtype=object)})

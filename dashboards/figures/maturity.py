@@ -31,7 +31,7 @@ def stage_ladder(assessment: pd.DataFrame) -> go.Figure:
     finish(fig, title, showlegend=False,
            yaxis={"range": [0, 5.3], "tickvals": list(STAGE_NAMES), "ticktext": list(STAGE_NAMES.values()),
                   "title": "stage"})
-    return fig.update_layout(margin={"l": 230, "r": 40, "t": 50, "b": 80})
+    return fig.update_layout(margin={"l": 230, "r": 40, "t": 50, "b": 130}, xaxis={"tickangle": -20})
 
 
 def sponsor_radar(sponsors: pd.DataFrame) -> go.Figure:

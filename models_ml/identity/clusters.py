@@ -7,7 +7,7 @@ again with a stricter threshold, step by step, until no such pair is left inside
 
 The stricter threshold applies to the whole conflicted cluster, so it also cuts good links far from the
 conflict: a person's two records linked at 0.99 fall apart because a namesake chained onto one of them.
-`rejoin` then puts back the strong ones (at or above the second stricter threshold), strongest first, where
+`rejoin` then puts back the strong ones (at or above the first stricter threshold), strongest first, where
 every scored pair between the two pieces they join is at or above the threshold and none contradicts, so
 no cluster ends up holding a contradiction.
 """
@@ -71,10 +71,10 @@ def rejoin(
     kept: np.ndarray,
     rounds: int = REJOIN_ROUNDS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Put back links at or above the second stricter threshold (0.999 for 0.9) that the split dropped, where
-    they join two pieces whose scored pairs between them all reach `threshold` and none contradicts. On the
-    default demo weaker links cost more precision than they gained recall (README, Identity resolution).
-    Returns (labels, kept) as `split_conflicts` does.
+    """Put back links at or above the first stricter threshold that the split dropped, where they join two
+    pieces whose scored pairs between them all reach `threshold` and none contradicts (on the demo, links
+    at `threshold` itself or pieces with a weak pair between them cost more precision than they gained
+    recall). Returns (labels, kept) as `split_conflicts` does.
 
     Each round every piece proposes its strongest candidate link; the proposals' merged groups that hold
     no contradiction are accepted whole, and a group that does is cut back to its single strongest link
@@ -87,7 +87,7 @@ def rejoin(
         pieces = int(labels.max()) + 1
         code = np.minimum(la, lb).astype(np.int64) * pieces + np.maximum(la, lb)
         blocked = np.unique(code[(conflict | (probability < threshold)) & (la != lb)])
-        strong = probability >= 1 - (1 - threshold) / 100
+        strong = probability >= 1 - (1 - threshold) / 10
         candidate = ~kept & ~conflict & strong & (la != lb) & ~np.isin(code, blocked)
         if not candidate.any():
             break

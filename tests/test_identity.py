@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from models_ml.identity.clusters import rejoin, split_conflicts
+from models_ml.identity.clusters import split_conflicts
 from models_ml.identity.evaluate import pairwise_accuracy
 from models_ml.identity.linkage import settings_creator
 from models_ml.identity.normalise import normalised_records_sql
@@ -251,27 +251,3 @@ def test_people_sharing_an_address_stay_apart_and_their_duplicates_still_link():
     assert not second.trained and second.new_records == 2
     assert _keys(con) == {**keys, "web|W1": keys["branch|B03"], "web|W2": keys["branch|B17"]}
     assert second.customers == 91
-
-
-def test_rejoin_puts_back_good_links_the_split_cut():
-    # 0-1 is one person (0.998), 2 a namesake chained onto 1 (0.993) who contradicts 0, 3 is 2's duplicate
-    # (0.9995) and 4 is 0's third record (0.992). The conflict outlives the first stricter step (0.99), so
-    # the second (0.999) keeps only 2-3; rejoin puts back 0-1, then 0-4, but never 1-2 (2's piece holds a
-    # record that contradicts 0).
-    left, right = np.array([0, 1, 2, 0, 0]), np.array([1, 2, 3, 4, 2])
-    probability = np.array([0.998, 0.993, 0.9995, 0.992, 0.0])
-    conflict = np.array([False, False, False, False, True])
-    labels, kept = split_conflicts(5, left, right, probability, conflict, threshold=0.9)
-    assert kept.tolist() == [True, False, True, True, False]
-    assert labels[0] == labels[1] == labels[4] and labels[2] == labels[3] and labels[0] != labels[2]
-    # a chain whose ends contradict: 0-1 (0.998) and 1-2 (0.996) may not both come back; the stronger does
-    left, right, none = np.array([0, 1, 0]), np.array([1, 2, 2]), np.zeros(3, dtype=bool)
-    labels, kept = rejoin(3, left, right, np.array([0.998, 0.996, 0.0]), np.array([False, False, True]), 0.9, none)
-    assert kept.tolist() == [True, False, False] and labels[0] == labels[1] != labels[2]
-    # a weak pair between the pieces (0-2 at 0.5) keeps them apart; a link below 0.99 never comes back
-    kept = rejoin(3, left, right, np.array([0.998, 0.9999, 0.5]), none, 0.9, np.array([False, True, False]))[1]
-    assert kept.tolist() == [False, True, False]
-    kept = rejoin(3, left, right, np.array([0.98, 0.9999, 0.95]), none, 0.9, np.array([False, True, False]))[1]
-    assert kept.tolist() == [False, True, False]
-    kept = rejoin(3, left, right, np.array([0.995, 0.9999, 0.95]), none, 0.9, np.array([False, True, False]))[1]
-    assert kept.tolist() == [True, True, False]

@@ -4,12 +4,6 @@ Connected components over the pairs at or above the threshold chain records toge
 then join two people whose other records plainly disagree (two namesakes sharing an email address). So a
 cluster holding a pair whose fields contradict each other strongly (evidence of two different people) is split
 again with a stricter threshold, step by step, until no such pair is left inside or the steps run out.
-
-The stricter threshold applies to the whole conflicted cluster, so it also cuts good links far from the
-conflict: a person's two records linked at 0.99 fall apart because a namesake chained onto one of them.
-`rejoin` then puts back the strong ones (at or above the first stricter threshold), strongest first, where
-every scored pair between the two pieces they join is at or above the threshold and none contradicts, so
-no cluster ends up holding a contradiction.
 """
 
 from __future__ import annotations
@@ -20,8 +14,6 @@ from scipy.sparse.csgraph import connected_components
 
 # Stricter thresholds tried in a conflicted cluster: 1 - (1 - threshold) / 10**k.
 SPLIT_STEPS = 6
-# Rounds of `rejoin` at most; each round merges at least one pair of pieces while any link can come back.
-REJOIN_ROUNDS = 50
 
 
 def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -53,64 +45,9 @@ def split_conflicts(
         labels = components(n, left[kept], right[kept])
         bad = conflict & (labels[left] == labels[right])
         if not bad.any() or step == steps:
-            return rejoin(n, left, right, probability, conflict, threshold, kept)
+            return labels, kept
         conflicted = np.zeros(labels.max() + 1, dtype=bool)
         conflicted[labels[left[bad]]] = True
         stricter = 1 - (1 - threshold) / 10 ** (step + 1)
         required = np.where(conflicted[labels], np.maximum(required, stricter), required)
     raise AssertionError("unreachable")
-
-
-def rejoin(
-    n: int,
-    left: np.ndarray,
-    right: np.ndarray,
-    probability: np.ndarray,
-    conflict: np.ndarray,
-    threshold: float,
-    kept: np.ndarray,
-    rounds: int = REJOIN_ROUNDS,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Put back links at or above the first stricter threshold that the split dropped, where they join two
-    pieces whose scored pairs between them all reach `threshold` and none contradicts (on the demo, links
-    at `threshold` itself or pieces with a weak pair between them cost more precision than they gained
-    recall). Returns (labels, kept) as `split_conflicts` does.
-
-    Each round every piece proposes its strongest candidate link; the proposals' merged groups that hold
-    no contradiction are accepted whole, and a group that does is cut back to its single strongest link
-    (two pieces without a contradiction between them). A piece never takes in a record that contradicts
-    one of its own, because candidates between pieces with a contradicting or weak pair are never proposed."""
-    kept = kept.copy()
-    labels = components(n, left[kept], right[kept])
-    for _ in range(rounds):
-        la, lb = labels[left], labels[right]
-        pieces = int(labels.max()) + 1
-        code = np.minimum(la, lb).astype(np.int64) * pieces + np.maximum(la, lb)
-        blocked = np.unique(code[(conflict | (probability < threshold)) & (la != lb)])
-        strong = probability >= 1 - (1 - threshold) / 10
-        candidate = ~kept & ~conflict & strong & (la != lb) & ~np.isin(code, blocked)
-        if not candidate.any():
-            break
-        edges = np.flatnonzero(candidate)
-        edges = edges[np.argsort(-probability[edges], kind="stable")]
-        # the strongest candidate of each piece (either end), then the distinct proposals
-        ends = np.concatenate([la[edges], lb[edges]])
-        rank = np.concatenate([np.arange(edges.size), np.arange(edges.size)])
-        order = np.lexsort((rank, ends))
-        first = np.r_[True, ends[order][1:] != ends[order][:-1]]
-        proposed = np.unique(edges[rank[order][first]])
-        group = components(pieces, la[proposed], lb[proposed])
-        merged = group[labels]
-        bad_group = np.zeros(pieces, dtype=bool)
-        inside = conflict & (merged[left] == merged[right])
-        bad_group[merged[left[inside]]] = True
-        accepted = proposed[~bad_group[group[la[proposed]]]]
-        # a conflicted group keeps only its strongest proposal
-        cut = proposed[bad_group[group[la[proposed]]]]
-        if cut.size:
-            cut = cut[np.argsort(-probability[cut], kind="stable")]
-            _, best = np.unique(group[la[cut]], return_index=True)
-            accepted = np.concatenate([accepted, cut[best]])
-        kept[accepted] = True
-        labels = components(n, left[kept], right[kept])
-    return labels, kept

@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
 START, END, SEED = dt.date(2024, 1, 1), dt.date(2025, 12, 31), 42
-STAGES = ("load", "dbt upstream", "identity", "dbt build", "clv", "segments", "publish", "report")
+STAGES = ("load", "dbt upstream", "identity", "dbt build", "clv", "segments", "targeting", "lookalikes", "maturity",
+          "publish", "report")
 SPLINK_RECORDS_PER_MINUTE = 1_000_000  # Splink's documentation: about a million records a minute on a laptop
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -155,6 +156,22 @@ def run_stage(name: str, out: Path) -> None:
 
         result = segments_for_warehouse(settings.warehouse_path)
         facts = {"rows": len(result.segments)}
+    elif name == "targeting":
+        from orchestration.targeting import run_targeting
+
+        result = run_targeting(settings)
+        facts = {"rows": 0 if result.scores is None else len(result.scores),
+                 "top_decile_lift": result.metrics.get("top_decile_lift")}
+    elif name == "lookalikes":
+        from orchestration.targeting import run_lookalikes
+
+        result = run_lookalikes(settings)
+        facts = {"rows": 0 if result is None else len(result.customers)}
+    elif name == "maturity":
+        from orchestration.maturity import maturity_for_warehouse
+
+        result = maturity_for_warehouse(settings)
+        facts = {"rows": sum(len(t) for t in result.tables.values())}
     elif name == "publish":
         from orchestration.publish import publish
 

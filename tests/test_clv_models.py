@@ -417,3 +417,20 @@ def test_credibility_spend_agrees_with_gamma_gamma_where_that_has_a_mean(cdnow_r
     assert credibility.mu_ == pytest.approx(population, rel=0.05)
     repeat = cdnow_rfm["frequency"] > 0
     assert np.corrcoef(gamma_gamma.predict(cdnow_rfm)[repeat], credibility.predict(cdnow_rfm)[repeat])[0, 1] > 0.9
+
+
+def test_bgnbd_fit_ends_on_the_no_dropout_ridge():
+    # Nearly everyone's dropout probability is the same 3.2% (Beta with a and b in the millions): the
+    # likelihood's optimum lies far out on a ridge where a and b grow together. L-BFGS-B's line search stops
+    # there ("ABNORMAL") with a gradient above the acceptance bar; the restart cannot lower the objective,
+    # so the point is the answer (this raised before; the 100k bench demo looks like this).
+    rng = np.random.default_rng(0)
+    X = simulate_bgnbd(9.0, 200.0, 8e6, 2.4e8, rng.uniform(280, 1000, 5000), seed=0)
+    model = BetaGeoNBD().fit(X)
+    assert model.a_ > 1e4 and model.b_ > 1e5  # far out on the ridge
+    assert model.a_ / (model.a_ + model.b_) == pytest.approx(8e6 / 2.48e8, rel=0.25)
+    assert model.r_ / model.alpha_ == pytest.approx(9.0 / 200.0, rel=0.1)
+    # a maximum: no worse than the parameters the data were drawn from
+    truth = BetaGeoNBD()
+    truth.r_, truth.alpha_, truth.a_, truth.b_ = 9.0, 200.0, 8e6, 2.4e8
+    assert model.log_likelihood(X) >= truth.log_likelihood(X)

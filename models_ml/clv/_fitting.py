@@ -87,15 +87,23 @@ def fit_log_params(
     """Minimise a negative log-likelihood over log-parameters with L-BFGS-B and its analytic gradient."""
     # The likelihoods are sums of long 1-D dot products; a multi-threaded BLAS spends more time waking its
     # threads for those than computing them (4x slower per evaluation on a busy 2-core machine, measured).
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = minimize(
-            neg_ll_and_grad,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
-            options={"maxiter": max_iter, "ftol": tol, "gtol": tol},
-        )
-    if not result.success and np.max(np.abs(result.jac)) > GRADIENT_ACCEPT:
-        raise RuntimeError(f"maximum likelihood did not converge: {result.message}")
-    return result.x
+    def run(x0: np.ndarray):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return minimize(neg_ll_and_grad, x0, jac=True, method="L-BFGS-B",
+                            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+                            options={"maxiter": max_iter, "ftol": tol, "gtol": tol})
+
+    result = run(start)
+    if result.success or np.max(np.abs(result.jac)) <= GRADIENT_ACCEPT:
+        return result.x
+    # A line search that found no decrease: restart from where it stopped (a fresh curvature estimate). If
+    # the restart converges, or cannot lower the objective by more than `tol` relative, the first run sat on
+    # the optimum or on a ridge where the likelihood no longer changes (BG/NBD's a and b growing together
+    # when nobody seems to drop out) and its point is the answer.
+    if result.status == 2:
+        again = run(result.x)
+        best = again if again.fun <= result.fun else result
+        if again.success or result.fun - again.fun <= tol * max(1.0, abs(result.fun)):
+            return best.x
+        result = best
+    raise RuntimeError(f"maximum likelihood did not converge: {result.message}")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from models_ml.maturity.yamlfile import Located, MaturityFileError, read_yaml
+from models_ml.maturity.yamlfile import Located, new_id, read_yaml
+from models_ml.maturity.yamlfile import located_error as _fail
 
 DEFAULT_QUESTIONNAIRE_PATH = Path(__file__).with_name("questionnaire.yaml")
 SELF_ASSESSED_STAGE = "ra_self_assessed_stage"  # the question whose answer is the stage people think they are at
@@ -74,10 +75,6 @@ class Answers:
 
 
 # ------------------------------------------------------------------------------------------------ questionnaire
-def _fail(path: Path, line: int, message: str) -> MaturityFileError:
-    return MaturityFileError(f"{path}:{line}: {message}")
-
-
 def _choices(node: object, path: Path, line: int, where: str) -> dict[int, str]:
     if not isinstance(node, Located) or len(node) < 2:
         raise _fail(path, line, f"{where}: choices must map two or more whole numbers to labels")
@@ -109,12 +106,7 @@ def load_questionnaire(path: Path = DEFAULT_QUESTIONNAIRE_PATH) -> Questionnaire
     for node in sections_node:
         if not isinstance(node, Located):
             raise _fail(path, doc.line_of("sections"), "each section must be a mapping with id, name and questions")
-        sid = node.get("id")
-        if not isinstance(sid, str) or not sid.isidentifier():
-            raise _fail(path, node.line_of("id"), f"section id {sid!r} must be an identifier")
-        if sid in seen_sections:
-            raise _fail(path, node.line_of("id"), f"section {sid!r} is defined twice")
-        seen_sections.add(sid)
+        sid = new_id(node, seen_sections, path, "section")
         name = node.get("name")
         if not isinstance(name, str) or not name.strip():
             raise _fail(path, node.line_of("name"), f"section {sid}: needs a name")

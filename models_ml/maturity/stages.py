@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from models_ml.maturity.yamlfile import Located, MaturityFileError, read_yaml
+from models_ml.maturity.yamlfile import Located, MaturityFileError, new_id, read_yaml
+from models_ml.maturity.yamlfile import located_error as _fail
 
 DEFAULT_STAGES_PATH = Path(__file__).with_name("stages.yaml")
 STAGES = (1, 2, 3, 4, 5)
@@ -98,10 +99,6 @@ class StageRules:
 
 
 # ------------------------------------------------------------------------------------------------ loading
-def _fail(path: Path, line: int, message: str) -> MaturityFileError:
-    return MaturityFileError(f"{path}:{line}: {message}")
-
-
 def _text(node: Located, key: str, path: Path, where: str) -> str:
     value = node.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -196,12 +193,7 @@ def load_stage_rules(path: Path = DEFAULT_STAGES_PATH) -> StageRules:
     for node in raw_caps:
         if not isinstance(node, Located):
             raise _fail(path, doc.line_of("capabilities"), "each capability must be a mapping")
-        cap_id = node.get("id")
-        if not isinstance(cap_id, str) or not cap_id.isidentifier():
-            raise _fail(path, node.line_of("id"), f"capability id {cap_id!r} must be a lowercase identifier")
-        if cap_id in seen:
-            raise _fail(path, node.line_of("id"), f"capability {cap_id!r} is defined twice")
-        seen.add(cap_id)
+        cap_id = new_id(node, seen, path, "capability")
         where = f"capability {cap_id}"
         central = node.get("central_stage")
         if central not in STAGES[1:] or isinstance(central, bool):

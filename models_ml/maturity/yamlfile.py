@@ -73,3 +73,19 @@ def read_yaml(path: Path) -> Located:
         raise MaturityFileError(f"{path}: expected a mapping of keys to values at the top, got "
                                 f"{type(data).__name__}")
     return data
+
+
+def located_error(path: Path, line: int, message: str) -> MaturityFileError:
+    """An error naming the file and line it is about."""
+    return MaturityFileError(f"{path}:{line}: {message}")
+
+
+def new_id(node: Located, seen: set[str], path: Path, kind: str) -> str:
+    """The `id` of a list item (a section, a capability): an identifier not used before in `seen`, added to it."""
+    value = node.get("id")
+    if not isinstance(value, str) or not value.isidentifier():
+        raise located_error(path, node.line_of("id"), f"{kind} id {value!r} must be an identifier")
+    if value in seen:
+        raise located_error(path, node.line_of("id"), f"{kind} {value!r} is defined twice")
+    seen.add(value)
+    return value

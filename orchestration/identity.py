@@ -58,13 +58,18 @@ def resolve_warehouse(
         registry = warehouse.path
     if registry.stem == SCHEMA:
         raise ValueError(f"{registry}: a DuckDB file named {SCHEMA!r} shadows the schema {SCHEMA!r}; name it otherwise")
-    # Read the view once: it unions every event's customer id, and resolve reads its input twice.
-    records = warehouse.read(INPUT_RELATION)
+    # Read the view once: it unions every event's customer id, and resolve reads its input twice. When the
+    # registry is the warehouse file itself the copy stays inside DuckDB (no detour through Arrow).
+    in_warehouse = isinstance(warehouse, DuckDBWarehouse) and registry == warehouse.path
+    records = None if in_warehouse else warehouse.read(INPUT_RELATION)
     registry.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(registry)) as con:
-        con.register("identity_records", records)
-        con.execute(f"create temp table {INPUT_TABLE} as select * from identity_records")
-        con.unregister("identity_records")
+        if records is None:
+            con.execute(f"create temp table {INPUT_TABLE} as select * from {INPUT_RELATION}")
+        else:
+            con.register("identity_records", records)
+            con.execute(f"create temp table {INPUT_TABLE} as select * from identity_records")
+            con.unregister("identity_records")
         con.begin()
         try:
             report = resolve(con, INPUT_TABLE, identity.config(), now=now)

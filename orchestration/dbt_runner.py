@@ -41,7 +41,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         CRMW_DBT_THREADS=str(settings.dbt.threads),
         CRMW_DUCKDB_MEMORY_LIMIT=settings.warehouse.memory_limit,
         DBT_TARGET_PATH=str(settings.dbt_target_dir),
-        DBT_LOG_PATH=str(settings.home / "logs"),
+        DBT_LOG_PATH=str(settings.logs_dir),
         DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
@@ -69,7 +69,7 @@ def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None]
     if proc.returncode != 0:
         failing = [ln for ln in lines if re.search(r"\b(ERROR|FAIL|Error|error)\b", ln)][-15:]
         raise DbtError(
-            f"dbt {' '.join(args)} failed (exit {proc.returncode}); full log in {settings.home / 'logs'}\n"
+            f"dbt {' '.join(args)} failed (exit {proc.returncode}); full log in {settings.logs_dir}\n"
             + "\n".join(failing or lines[-20:])
         )
     return time.perf_counter() - started
@@ -89,6 +89,6 @@ def _run_dbt_in_process(settings: Settings, args: list[str]) -> float:
         os.environ.clear()
         os.environ.update(saved)
     if not result.success:
-        raise DbtError(f"dbt {' '.join(args)} failed on Spark; full log in {settings.home / 'logs'}\n"
+        raise DbtError(f"dbt {' '.join(args)} failed on Spark; full log in {settings.logs_dir}\n"
                        f"{result.exception or result.result}")
     return time.perf_counter() - started

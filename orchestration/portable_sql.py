@@ -105,12 +105,13 @@ def scrub(text: str) -> str:
 def check_sql(text: str, path: Path) -> list[Finding]:
     """Findings of the DuckDB-only rules in one SQL file's text."""
     clean = scrub(text)
+    lines = text.splitlines()
     findings = []
     for name, pattern, advice in _RULES:
         for match in pattern.finditer(clean):
             line = clean.count("\n", 0, match.start()) + 1
             column = match.start() - (clean.rfind("\n", 0, match.start()) + 1) + 1
-            source_line = text.splitlines()[line - 1] if text.splitlines() else ""
+            source_line = lines[line - 1] if lines else ""
             findings.append(Finding(path, line, column, name, advice, source_line))
     return sorted(findings, key=lambda f: (f.line, f.column))
 

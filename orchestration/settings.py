@@ -210,11 +210,10 @@ class Settings:
 
     def connect_warehouse(self):
         """A read-write connection to the working warehouse with the configured memory limit."""
-        import duckdb
+        from orchestration.warehouses import DuckDBWarehouse
 
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"memory_limit": self.warehouse.memory_limit} if self.warehouse.memory_limit else {}
-        return duckdb.connect(str(self.warehouse_path), config=config)
+        return DuckDBWarehouse(self.warehouse_path, self.warehouse.memory_limit).connect()
 
     @property
     def spark_dir(self) -> Path:

@@ -49,7 +49,6 @@ def test_identity_settings_override_the_defaults(tmp_path, monkeypatch):
     assert config.survivorship == {"email": "source_priority"}
     monkeypatch.delenv("CRMW_CONFIG")
     assert load_settings().identity.config() == IdentityConfig()  # no file: the defaults
-    assert IdentityConfig().backend == "duckdb"
 
 
 def test_identity_and_dbt_pick_spark(tmp_path, monkeypatch):

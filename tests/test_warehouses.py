@@ -90,9 +90,18 @@ def test_splink_spark_sql_keeps_double_literals_with_compiled_sqlglot() -> None:
                                      "CAST(x AS DOUBLE) AS q, CAST('1' AS DOUBLE) AS r FROM t")
 
 
-def test_dates_round_trip_through_arrow(warehouse: DuckDBWarehouse) -> None:
-    rows = warehouse.read("warehouse.fct_transactions", ["occurred_date"]).to_pylist()
-    assert {r["occurred_date"] for r in rows} == {dt.date(2025, 1, 31), dt.date(2025, 2, 1), dt.date(2025, 3, 1)}
+def test_dates_and_money_round_trip_through_arrow(warehouse: DuckDBWarehouse) -> None:
+    # read -> replace -> read: a model's output written back keeps its dates and decimals exactly
+    table = warehouse.read("warehouse.fct_transactions", ["occurred_date", "amount"])
+    warehouse.replace("marts.round_trip", table)
+    with warehouse.connect(read_only=True) as con:
+        types = dict(con.execute("select column_name, data_type from duckdb_columns() "
+                                 "where table_name = 'round_trip'").fetchall())
+    assert types == {"occurred_date": "DATE", "amount": "DECIMAL(18,2)"}
+    rows = sorted(warehouse.read("marts.round_trip").to_pylist(), key=lambda r: r["occurred_date"])
+    assert rows == [{"occurred_date": dt.date(2025, 1, 31), "amount": Decimal("10.50")},
+                    {"occurred_date": dt.date(2025, 2, 1), "amount": Decimal("-2.00")},
+                    {"occurred_date": dt.date(2025, 3, 1), "amount": Decimal("7.25")}]
 
 
 def test_an_identity_registry_file_may_not_shadow_the_identity_schema(warehouse: DuckDBWarehouse,

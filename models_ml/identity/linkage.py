@@ -12,6 +12,7 @@ local one is started when there is none), with Splink's string-similarity UDF ja
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
@@ -77,6 +78,7 @@ def splink_api(backend: str = "duckdb") -> DatabaseAPI:
     raise ValueError(f"backend = {backend!r} is not a Splink backend; known: {', '.join(BACKENDS)}")
 
 
+@functools.cache  # one subclass per process, not one per Splink call
 def _spark_api_class() -> type:
     """Splink's SparkAPI, but writing its SQL with sqlglot's own Spark dialect.
 

@@ -79,10 +79,7 @@ def read_base(warehouse: Warehouse) -> pd.DataFrame:
         "warehouse.fct_transactions", ["customer_key", "occurred_date", "amount"], where=where or "false"))
     base = con.sql(
         """
-        with as_of as (
-            select max(as_of_date) as as_of_date from value
-        ),
-        purchases as (
+        with purchases as (
             select transactions.customer_key,
                    max(transactions.occurred_date) as last_day,
                    count(distinct transactions.occurred_date) as frequency,

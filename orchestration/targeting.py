@@ -266,7 +266,8 @@ class TargetExport:
     as_of_date: dt.date
 
 
-def _slug(text: str) -> str:
+def file_slug(text: str) -> str:
+    """A campaign name as a file-name part: lowercase letters and digits joined by single dashes."""
     slug = "".join(c if c.isalnum() else "-" for c in text.strip().lower()).strip("-")
     return "-".join(part for part in slug.split("-") if part) or "campaign"
 
@@ -317,20 +318,17 @@ def export_targets(settings: Settings, campaign: str, budget: float, *, channel:
     segments as CSV: customer_key, score, expected_value, reason_codes, treatment, is_control (no personal
     data), and record who exported it in the audit log."""
     from orchestration.audit import record_event
-    from orchestration.publish import connect_serving
+    from orchestration.publish import connect_serving, list_tables
 
     cost_per_contact = contact_cost(settings.targeting, channel, cost_per_contact)
-    if not settings.serving_path.exists():
-        raise FileNotFoundError(f"nothing published at {settings.serving_path}")
-    with connect_serving(settings) as con:
-        tables = {name for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+    with connect_serving(settings) as con:  # FileNotFoundError when nothing is published
+        tables = {name.split(".", 1)[1] for name in list_tables(con, ["marts"])}
         scores = con.sql(scores_sql(tables)).df()
     listed = target_list(scores, settings.targeting, campaign, budget, cost_per_contact, value_per_response,
                          control_share)
     as_of = scores["as_of_date"].max()
     as_of = as_of.date() if hasattr(as_of, "date") else as_of
-    path = out or settings.home / "exports" / f"targets-{_slug(campaign)}-{as_of}.csv"
+    path = out or settings.home / "exports" / f"targets-{file_slug(campaign)}-{as_of}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     listed.to_csv(path, index=False, float_format="%.6f")
     contacts = int((~listed["is_control"]).sum())

@@ -14,7 +14,6 @@ from dashboards.components import graph, section, table
 from dashboards.data import CAMPAIGN_DIMENSIONS, ServingData
 from dashboards.figures.campaigns import POLICY_LABELS
 from orchestration.audit import record_event
-from orchestration.targeting import channel_contact_costs, contact_cost, target_list
 
 PATH = "/campaigns"
 TITLE = "Campaigns"
@@ -92,6 +91,9 @@ def export_campaign_list(data: ServingData, campaign: str | None, budget, channe
                          role: str | None) -> dict | str:
     """The campaign's target list as CSV (no personal data: customer key, score, expected value, reason codes,
     treatment, control flag), audited; or the reason there is none, as text."""
+    # orchestration.targeting brings scikit-learn with it: imported when a list is asked for, not at app start
+    from orchestration.targeting import contact_cost, file_slug, target_list
+
     scores = data.campaign_scores()
     if scores is None:
         return "No scores are published yet."
@@ -102,17 +104,18 @@ def export_campaign_list(data: ServingData, campaign: str | None, budget, channe
         return f"No list: {exc}."
     controls = int(listed["is_control"].sum())
     record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH, detail={
-        "campaign": campaign, "budget": float(budget), "channel": channel, "cost_per_contact": cost,
+        "campaign": campaign, "budget": float(budget or 0), "channel": channel, "cost_per_contact": cost,
         "rows": len(listed), "contacts": len(listed) - controls, "controls": controls})
-    name = "".join(c if c.isalnum() else "-" for c in campaign.strip().lower())
-    return {"content": listed.to_csv(index=False, float_format="%.6f"), "filename": f"targets-{name}.csv",
-            "type": "text/csv", "base64": False}
+    return {"content": listed.to_csv(index=False, float_format="%.6f"),
+            "filename": f"targets-{file_slug(campaign)}.csv", "type": "text/csv", "base64": False}
 
 
 def _target_list(data: ServingData) -> html.Div:
     if data.find("campaign_scores") is None:
         return html.P("Target lists are built from the targeting model's scores (marts.campaign_scores), which are "
                       "not published yet.", id="camp-missing-campaign_scores")
+    from orchestration.targeting import channel_contact_costs
+
     channels = [c for c, cost in channel_contact_costs().items() if cost > 0]
     return html.Div([
         html.P("Customers ranked by expected value per contact (score x value per response - the channel's cost "

@@ -79,15 +79,15 @@ class ScoreModel(ClassifierMixin, BaseEstimator):
     def reasons(self, X: pd.DataFrame, top: int = 2) -> pd.Series:
         """The ``top`` largest positive contributions per row as text ("past campaign responses high; age
         low"); empty when nothing raises the score above the average."""
-        contributions = self.contributions(X)
         values = self.pipeline_.named_steps["prepare"].transform(X) - self.centre_
-        names = np.array(contributions.columns)
-        order = np.argsort(-contributions.to_numpy(), axis=1, kind="stable")[:, :top]
+        contributions = values * self.coefficients.to_numpy()  # as contributions(), without a second transform
+        names = np.array(self.feature_names_)
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         out = []
         for row, picks in enumerate(order):
             parts = []
             for j in picks:
-                if contributions.iat[row, j] <= 0:
+                if contributions[row, j] <= 0:
                     break
                 name = names[j]
                 if name == "age_missing":

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from models_ml.maturity.questionnaire import (
+    SELF_ASSESSED_STAGE,
     Answers,
     Questionnaire,
     load_answers,
@@ -95,7 +96,7 @@ def render(settings: Settings, questionnaire: Questionnaire, answers: Answers, p
     chosen = self_assessed_stage(answers)
     published = _published(settings)
     if chosen is not None:
-        label = questionnaire.questions["ra_self_assessed_stage"].choices[chosen]
+        label = questionnaire.questions[SELF_ASSESSED_STAGE].choices[chosen]
         lines += ["", f"Stage you chose: {chosen} of 5, {label}"]
     if published is None:
         lines += ["", "Measured stages: nothing assessed yet; run `crmw refresh`."]

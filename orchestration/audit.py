@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 
@@ -31,13 +32,22 @@ create table if not exists audit_events (
 """
 
 
+# Audit logs this process has already created: every dashboard page view writes a row, and the folder and
+# table need making only once.
+_READY: set[Path] = set()
+
+
 @contextmanager
 def _audit_db(settings: Settings) -> Iterator[sqlite3.Connection]:
     path = settings.audit_log_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ready = path in _READY and path.exists()
+    if not ready:
+        path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=30)
     try:
-        con.execute(_SCHEMA)
+        if not ready:
+            con.execute(_SCHEMA)
+            _READY.add(path)
         yield con
         con.commit()
     finally:

@@ -381,7 +381,7 @@ def maturity_for_warehouse(settings: Settings, range_end: dt.date | None = None,
     rules = stage_rules(settings)
     questionnaire = load_questionnaire()
     answers, error = read_answers(settings, questionnaire)
-    events = read_events(settings)
+    events = read_events(settings, since=now - dt.timedelta(days=USAGE_DAYS))  # all _usage looks at
     with duckdb.connect(str(warehouse or settings.warehouse_path)) as con:
         as_of = as_of_date(con, range_end)
         evidence, verdicts = measure_evidence(con, as_of, events, now)

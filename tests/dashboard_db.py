@@ -288,8 +288,9 @@ def _load_log(con: duckdb.DuckDBPyConnection) -> None:
          '2025-03-29 12:00:00', true)""")
 
 
+QUESTIONNAIRE = load_questionnaire()
 # Questionnaire answers of the tiny bank: every question 4 but processes 2 and people 3; self-assessed stage 4.
-ANSWERS = {**{q: 4 for q in load_questionnaire().questions}, **{q: 2 for q in (
+ANSWERS = {**{q: 4 for q in QUESTIONNAIRE.questions}, **{q: 2 for q in (
     "pr_targeting", "pr_control_groups", "pr_channel_shift", "pr_treatments", "pr_review")},
     **{q: 3 for q in ("pe_analysts", "pe_trained", "pe_access", "pe_stewards", "pe_change")}}
 ASSESSED_AT = dt.datetime(2025, 3, 20, 10, 0, tzinfo=dt.UTC)
@@ -297,7 +298,7 @@ ASSESSED_AT = dt.datetime(2025, 3, 20, 10, 0, tzinfo=dt.UTC)
 
 def _maturity(settings: Settings) -> None:
     """The maturity assessment of the tiny bank, by the refresh's own code, with the answers above."""
-    write_answers(settings.maturity_answers_path, Answers(ANSWERS, ASSESSED_AT, "ada"), load_questionnaire())
+    write_answers(settings.maturity_answers_path, Answers(ANSWERS, ASSESSED_AT, "ada"), QUESTIONNAIRE)
     maturity_for_warehouse(settings, now=dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
 
 

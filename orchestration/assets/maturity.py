@@ -19,6 +19,7 @@ from orchestration.maturity import (
     EVIDENCE_TABLE,
     GAPS_TABLE,
     SPONSORS_TABLE,
+    TABLES,
     maturity_for_warehouse,
 )
 from orchestration.settings import Settings
@@ -27,7 +28,7 @@ STEP = "maturity_assessment"
 READS = ("warehouse", "quality", "marts", "models")  # asset groups it reads (raw.load_log: already upstream)
 READS_ALSO = {dg.AssetKey(["ods", "int_customers_conformed"])}
 STAGE = "maturity"
-KEYS = {name: dg.AssetKey([GROUP, name]) for name in (EVIDENCE_TABLE, ASSESSMENT_TABLE, GAPS_TABLE, SPONSORS_TABLE)}
+KEYS = {name: dg.AssetKey([GROUP, name]) for name in TABLES}
 DESCRIPTIONS = {
     EVIDENCE_TABLE: "marts.maturity_evidence: what the warehouse shows of the organisation's CRM maturity (systems "
     "integrated, duplicates, data quality, cost to serve, deciles and segments, targeting and lift, models, "

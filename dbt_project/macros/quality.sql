@@ -114,21 +114,25 @@
                 neighbourhood.pattern,
                 neighbourhood.sentinel_value,
                 neighbourhood.records_with_value,
-                field_totals.records_in_field,
+                neighbourhood.records_in_field,
                 cast(
                     case
                         when neighbourhood.field_name = 'date_of_birth' and neighbourhood.pattern = 'value'
                             then neighbourhood.records_on_neighbouring_days / {{ 2 * window_days }}.0
                         -- 29 February comes once in four years
                         when neighbourhood.pattern = 'month_day' and neighbourhood.sentinel_value = '02-29'
-                            then field_totals.records_in_field / 1461.0
+                            then neighbourhood.records_in_field / 1461.0
                         when neighbourhood.pattern = 'month_day'
-                            then field_totals.records_in_field * 4.0 / 1461.0
-                        else field_totals.median_records_per_value
+                            then neighbourhood.records_in_field * 4.0 / 1461.0
+                        else neighbourhood.median_records_per_value
                     end
                     as {{ type_double() }}
                 ) as expected_records
             from (
+                -- Field totals as window aggregates over the same rows, not a join back to a per-field
+                -- aggregate: DuckDB 2.0.0 fails that self-join at 1M customers with an internal error
+                -- ("dict-surviving cache: global dictionary column N changed identity"). median() is
+                -- the interpolated median on DuckDB and on Spark (3.4+).
                 select
                     counts.*,
                     -- records on the neighbouring days of a birth date, the day itself left out
@@ -136,22 +140,15 @@
                         partition by counts.source_system, counts.field_name, counts.pattern
                         order by counts.day_number
                         range between {{ window_days }} preceding and {{ window_days }} following
-                    ) - counts.records_with_value as records_on_neighbouring_days
+                    ) - counts.records_with_value as records_on_neighbouring_days,
+                    sum(counts.records_with_value) over (
+                        partition by counts.source_system, counts.field_name, counts.pattern
+                    ) as records_in_field,
+                    median(counts.records_with_value) over (
+                        partition by counts.source_system, counts.field_name, counts.pattern
+                    ) as median_records_per_value
                 from {{ counts }} as counts
             ) as neighbourhood
-            inner join (
-                select
-                    source_system,
-                    field_name,
-                    pattern,
-                    sum(records_with_value) as records_in_field,
-                    percentile_cont(0.5) within group (order by records_with_value) as median_records_per_value
-                from {{ counts }}
-                group by 1, 2, 3
-            ) as field_totals
-                on neighbourhood.source_system = field_totals.source_system
-                and neighbourhood.field_name = field_totals.field_name
-                and neighbourhood.pattern = field_totals.pattern
         ) as expected
     ) as scored
     where scored.z_score >= {{ var('dq_sentinel_min_z') }}

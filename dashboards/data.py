@@ -21,6 +21,8 @@ from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from orchestration.publish import connect_serving
 from orchestration.settings import Settings
@@ -250,6 +252,16 @@ class ServingData:
                     version.memo.popitem(last=False)
         return result
 
+    def csv(self, sql: str, params: Sequence = ()) -> tuple[str, int]:
+        """The query's result as CSV text with a header, and its row count. Exports use this rather than
+        frame(...).to_csv(): Arrow's C++ writer takes a few ms where pandas took ~0.3 s for 27k rows. Strings
+        are always quoted; numbers, dates and empty (NULL) fields are not."""
+        with self.connect() as con:
+            table = con.execute(sql, list(params)).to_arrow_table()
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(quoting_style="needed"))
+        return sink.getvalue().to_pybytes().decode("utf-8"), table.num_rows
+
     def keep(self, key: tuple, build: Callable[[], object]) -> object:
         """`build()` once per published version and `key` (a page's layout for a role): what it returns depends
         only on the published data. Bounded (KEPT_ENTRIES); not kept when `memoise` is off."""
@@ -412,18 +424,30 @@ class ServingData:
 
     def target_list(self, deciles: Iterable[int], region: str | None, with_pii: bool) -> pd.DataFrame:
         """Customers of the chosen deciles (and region) as a target list; personal columns only `with_pii`."""
+        query = self._target_list_query(deciles, region, with_pii)
+        if query is None:
+            return pd.DataFrame(columns=list(TARGET_COLUMNS) + (list(PII_COLUMNS) if with_pii else []))
+        return self.frame(*query)
+
+    def target_list_csv(self, deciles: Iterable[int], region: str | None, with_pii: bool) -> tuple[str, int]:
+        """target_list as CSV text and its row count (csv())."""
+        query = self._target_list_query(deciles, region, with_pii)
+        if query is None:
+            return ",".join(list(TARGET_COLUMNS) + (list(PII_COLUMNS) if with_pii else [])) + "\n", 0
+        return self.csv(*query)
+
+    @staticmethod
+    def _target_list_query(deciles: Iterable[int], region: str | None, with_pii: bool) -> tuple[str, list] | None:
         chosen = sorted({int(d) for d in deciles if 1 <= int(d) <= 10})
         if not chosen:
-            return pd.DataFrame(columns=list(TARGET_COLUMNS) + (list(PII_COLUMNS) if with_pii else []))
+            return None
         marks = ", ".join("?" for _ in chosen)
         columns = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
         pii, join = _personal_columns(with_pii)
-        return self.frame(
-            f"select {columns}{pii} from marts.customer_profitability as p {join} "
-            f"where p.profit_decile in ({marks}) and (? is null or p.region = ?) "
-            f"order by p.profit_rank limit {TARGET_LIST_LIMIT}",
-            [*chosen, region or None, region or None],
-        )
+        return (f"select {columns}{pii} from marts.customer_profitability as p {join} "
+                f"where p.profit_decile in ({marks}) and (? is null or p.region = ?) "
+                f"order by p.profit_rank limit {TARGET_LIST_LIMIT}",
+                [*chosen, region or None, region or None])
 
     # ------------------------------------------------------------------ segments (filters, CLV, export)
     def _prepare(self, name: str, statements: Sequence[str]) -> bool:
@@ -563,12 +587,18 @@ class ServingData:
     def segment_target_list(self, filters: dict | None, with_pii: bool) -> pd.DataFrame:
         """The selected customers as a target list, highest CLV first (at most TARGET_LIST_LIMIT); personal
         columns only `with_pii`."""
+        return self.frame(*self._segment_target_query(filters, with_pii))
+
+    def segment_target_list_csv(self, filters: dict | None, with_pii: bool) -> tuple[str, int]:
+        """segment_target_list as CSV text and its row count (csv())."""
+        return self.csv(*self._segment_target_query(filters, with_pii))
+
+    def _segment_target_query(self, filters: dict | None, with_pii: bool) -> tuple[str, list]:
         where, params = self._segment_where(filters)
         columns = ", ".join(f"b.{c}" for c in SEGMENT_EXPORT_COLUMNS)
         pii, join = _personal_columns(with_pii)
-        return self.frame(
-            f"select {columns}{pii} from (select * from memory.main.segment_base where {where}) as b {join} "
-            f"order by b.clv desc nulls last, b.customer_key limit {TARGET_LIST_LIMIT}", params)
+        return (f"select {columns}{pii} from (select * from memory.main.segment_base where {where}) as b {join} "
+                f"order by b.clv desc nulls last, b.customer_key limit {TARGET_LIST_LIMIT}", list(params))
 
     # ------------------------------------------------------------------ campaigns
     def campaign_performance(self, dimension: str = "value_tier") -> pd.DataFrame | None:

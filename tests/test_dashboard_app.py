@@ -206,7 +206,7 @@ def test_analysts_see_customer_keys_and_stewards_see_personal_data(served, clien
         csv = body["response"]["export-download"]["data"]["content"]
         _, found = post_callback(client, *lookup)
         text = json.dumps(found)
-        assert csv.splitlines()[1].startswith("K19,10,")
+        assert csv.splitlines()[1].startswith('"K19",10,')  # Arrow CSV: strings quoted
         assert "Customer K02" in text and "bank" in text and "digital" in text
         seen[user] = (bool(EMAIL.search(csv)), "last_name" in csv, bool(EMAIL.search(text)), "Person02" in text)
     assert seen == {"ann": (False,) * 4, "eve": (False,) * 4, "sam": (True,) * 4, "ada": (True,) * 4}
@@ -372,13 +372,14 @@ def test_segment_export_is_a_target_list_without_personal_data_for_analysts_and_
         data = body["response"]["seg-export-download"]["data"]
         assert data["filename"].startswith("segment-target-list-") and data["type"] == "text/csv"
         rows[user] = data["content"].splitlines()
+    # Arrow's CSV writer (ServingData.csv): strings quoted, numbers as their shortest form.
     assert rows["ann"] == rows["eve"] == [
-        "customer_key,value_tier,rfm_segment,behaviour_segment,treatment,clv,profit_decile",
-        "K02,Platinum,Hibernating,Branch loyal,retain,1900.0,1",
-        "K04,Platinum,At Risk,Branch loyal,retain,1700.0,2",
-        "K06,Gold,Champions,Branch loyal,grow,1500.0,3",
-        "K08,Gold,Hibernating,Branch loyal,grow,1300.0,4",
-        "K10,Gold,At Risk,Branch loyal,grow,1100.0,5",
+        '"customer_key","value_tier","rfm_segment","behaviour_segment","treatment","clv","profit_decile"',
+        '"K02","Platinum","Hibernating","Branch loyal","retain",1900,1',
+        '"K04","Platinum","At Risk","Branch loyal","retain",1700,2',
+        '"K06","Gold","Champions","Branch loyal","grow",1500,3',
+        '"K08","Gold","Hibernating","Branch loyal","grow",1300,4',
+        '"K10","Gold","At Risk","Branch loyal","grow",1100,5',
     ]
     assert not any(EMAIL.search(r) for r in rows["ann"] + rows["eve"])
     assert "email" in rows["sam"][0] and "person02@example.com" in rows["sam"][1]

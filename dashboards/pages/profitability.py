@@ -122,9 +122,9 @@ def register(app, data: ServingData) -> None:
 def export_target_list(data: ServingData, deciles: list[int], region: str | None, role: str | None,
                        user: str | None = None) -> dict:
     """The chosen deciles' customers as CSV (personal columns only for roles that may see them); audited."""
-    frame = data.target_list(deciles, region, with_pii=can_see_pii(role))
+    content, rows = data.target_list_csv(deciles, region, with_pii=can_see_pii(role))
     record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH,
-                 detail={"rows": len(frame), "deciles": sorted({int(d) for d in deciles if 1 <= int(d) <= 10}),
+                 detail={"rows": rows, "deciles": sorted({int(d) for d in deciles if 1 <= int(d) <= 10}),
                          "region": region, "personal_data": can_see_pii(role)})
     name = f"target-list-{dt.date.today().isoformat()}.csv"
-    return {"content": frame.to_csv(index=False), "filename": name, "type": "text/csv", "base64": False}
+    return {"content": content, "filename": name, "type": "text/csv", "base64": False}

@@ -49,12 +49,12 @@ def selection_outputs(data: ServingData, filters: dict):
 
 def export_segment_list(data: ServingData, filters: dict, user: str | None, role: str | None) -> dict:
     """The selected customers as CSV (personal columns only for roles that may see them); audited."""
-    frame = data.segment_target_list(filters, with_pii=can_see_pii(role))
+    content, rows = data.segment_target_list_csv(filters, with_pii=can_see_pii(role))
     record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH,
-                 detail={"rows": len(frame), "filters": normalise_filters(filters),
+                 detail={"rows": rows, "filters": normalise_filters(filters),
                          "personal_data": can_see_pii(role)})
     name = f"segment-target-list-{dt.date.today().isoformat()}.csv"
-    return {"content": frame.to_csv(index=False), "filename": name, "type": "text/csv", "base64": False}
+    return {"content": content, "filename": name, "type": "text/csv", "base64": False}
 
 
 def _filters(data: ServingData) -> html.Div:

@@ -103,7 +103,7 @@ class DbtBuildConfig(dg.Config):
 
 
 # The dbt project runs in two parts with identity resolution between them: the first builds what
-# identity reads (seeds, the staging of the landing files, the ODS's intermediate views, among them
+# identity reads (seeds, the staging of the landing files, the ODS's intermediate models, among them
 # int_customers_conformed); the second builds everything else, reading identity's tables as the dbt
 # source `customer_identity`.
 # The data-quality profile comes first too (the ODS intermediate views blank the sentinels it detects);

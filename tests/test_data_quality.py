@@ -258,6 +258,21 @@ def test_scores_per_source_area_and_load_are_kept_as_history(warehouse: dict[str
     assert areas == [("completeness",), ("consistency",), ("timeliness",), ("uniqueness",), ("validity",)]
 
 
+def test_rule_results_profile_only_the_new_load_and_keep_earlier_ones(warehouse: dict[str, Path]) -> None:
+    # The day-2 build compiled dq_rule_results incrementally (against the loads already profiled) ...
+    compiled = (warehouse["day_2"].parent / "target" / "compiled" / "crm_warehouse" / "models" / "quality"
+                / "profile" / "dq_rule_results.sql").read_text()
+    assert "as profiled" in compiled
+    sql = ("select * from quality.dq_rule_results where delivery_date = '{day}' "
+           "order by all")
+    # ... so day 1 keeps the rows it got when it arrived, and day 2 has its own.
+    day_1_rows = query(warehouse["day_1"], sql.format(day=D1))
+    assert day_1_rows and query(warehouse["day_2"], sql.format(day=D1)) == day_1_rows
+    systems = query(warehouse["day_2"], f"select distinct source_system from quality.dq_rule_results "
+                                        f"where delivery_date = '{D2}' order by 1")
+    assert ("web",) in systems
+
+
 def test_cross_system_consistency_scores_and_issues(warehouse: dict[str, Path]) -> None:
     # Day 1: no customer is in two systems, so nothing is compared and no load has the area.
     assert query(warehouse["day_1"], "select count(*) from quality.dq_cross_system_results") == [(0,)]

@@ -428,3 +428,56 @@ def test_day_2_revenue_takes_the_latest_delivery(warehouse: dict[str, Path]) -> 
         where source_system = 'core' and transaction_id = 'T1'
         """,
     ) == [(Decimal("12.00"), "landing/core/transactions/2025-01-11.csv", 3)]
+
+
+def test_ods_events_build_incrementally_and_match_a_full_rebuild(warehouse: dict[str, Path], tmp_path: Path) -> None:
+    # The day-2 build took the incremental branch: only events delivered since day 1 were deduplicated.
+    compiled = warehouse["day_2"].parent / "target" / "compiled" / "crm_warehouse" / "models" / "ods"
+    assert "delivered_since" in (compiled / "ods_transactions.sql").read_text()
+    db = tmp_path / "crm.duckdb"
+    shutil.copyfile(warehouse["day_2"], db)
+    events = ("ods.ods_transactions", "ods.ods_interactions")
+    rebuild = ["run", "--select", "ods_customer_xref ods_transactions ods_interactions"]
+
+    def snapshot() -> dict[str, list[tuple]]:
+        return {table: query(db, f"select * from {table} order by all") for table in events}
+
+    def full_rebuild() -> dict[str, list[tuple]]:
+        result = run_dbt([*rebuild, "--full-refresh"], db, tmp_path / "full")
+        assert result.returncode == 0, result.stdout[-4000:]
+        return snapshot()
+
+    # 1. Identity resolution merges core|C2 into core|C1's customer: C2's call (core|I2) is re-keyed.
+    with duckdb.connect(str(db)) as con:
+        [(anna,)] = con.execute("select customer_key from identity.customer_xref "
+                                "where source_system = 'core' and source_customer_id = 'C1'").fetchall()
+        con.execute("update identity.customer_xref set customer_key = ? "
+                    "where source_system = 'core' and source_customer_id = 'C2'", [anna])
+    result = run_dbt(rebuild, db, tmp_path / "inc")
+    assert result.returncode == 0, result.stdout[-4000:]
+    incremental = snapshot()
+    assert query(db, "select customer_key from ods.ods_interactions "
+                     "where source_system = 'core' and interaction_id = 'I2'") == [(anna,)]
+    assert incremental == full_rebuild()
+
+    # 2. core's day-1 transactions are delivered again without T3 (the loader replaces the day's rows and
+    # marks the old file's log row not current): the next build starts over, so T3 does not linger.
+    redelivered = dt.datetime.combine(D2, dt.time(9, 0))
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"delete from {RAW_SCHEMA}.transactions where source_system = 'core' and _delivery_date = ?", [D1])
+        for line, transaction_id in ((2, "T1"), (3, "T2")):
+            con.execute(
+                f"insert into {RAW_SCHEMA}.transactions (source_system, _delivery_date, _file, _line, _loaded_at, "
+                "transaction_id, customer_id, occurred_at, amount, account_id, channel) "
+                "values ('core', ?, 'landing/core/transactions/2025-01-10.csv', ?, ?, ?, 'C1', "
+                "'2025-01-05 10:00:00', '1.00', 'A1', 'online')", [D1, line, redelivered, transaction_id])
+        file = "landing/core/transactions/2025-01-10.csv"
+        for loaded_at, current in ((dt.datetime.combine(D1, dt.time(6, 0)), False), (redelivered, True)):
+            con.execute(f"insert into {RAW_SCHEMA}.load_log values (?, 'core', 'transactions', ?, 'sha', 2, 2, 0, 0, "
+                        "?, ?)", [file, D1, loaded_at, current])
+    result = run_dbt(rebuild, db, tmp_path / "inc")
+    assert result.returncode == 0, result.stdout[-4000:]
+    incremental = snapshot()
+    core = [row[2] for row in incremental["ods.ods_transactions"] if row[1] == "core"]
+    assert sorted(core) == ["T1", "T2", "T4"]
+    assert incremental == full_rebuild()

@@ -1,10 +1,50 @@
+-- Incremental (event_table_config): a build adds the interactions delivered since the last one (every raw
+-- version of each, so the survivor is chosen again among all of them) and rewrites the rows whose source
+-- customer identity resolution has since given another customer_key (a merge or a split). On Spark, and
+-- on a first or full build, the whole table is built from int_interactions_deduplicated.
+-- depends_on: {{ ref('stg_landing__interactions') }}
+
+{{ config(**event_table_config('interaction_key', 'interactions')) }}
+
 with
+
+{%- if is_incremental() %}
+
+staged as (
+
+    select * from {{ ref('stg_landing__interactions') }}
+
+),
+
+delivered_since as (
+
+    select staged.*
+    from staged
+    inner join (
+        select distinct source_system, interaction_id
+        from staged
+        where {{ events_loaded_after_watermark('_loaded_at') }}
+    ) as new_ids
+        on staged.source_system = new_ids.source_system
+        and staged.interaction_id = new_ids.interaction_id
+
+),
+
+interactions as (
+
+    {{ deduplicate('delivered_since', ['source_system', 'interaction_id'], latest_delivery_order()) }}
+
+),
+
+{%- else %}
 
 interactions as (
 
     select * from {{ ref('int_interactions_deduplicated') }}
 
 ),
+
+{%- endif %}
 
 xref as (
 
@@ -38,13 +78,46 @@ conformed as (
         interactions.source_row_count,
         interactions._delivery_date,
         interactions._file,
-        interactions._line
+        interactions._line,
+        interactions._loaded_at
 
     from interactions
     left join xref
         on interactions.source_system = xref.source_system
         and interactions.customer_id = xref.source_customer_id
 
+),
+
+{%- if is_incremental() %}
+
+-- Rows already here whose source customer now has another customer_key, and that no new delivery replaces.
+rekeyed as (
+
+    select
+        {%- for column in ['interaction_key', 'source_system', 'interaction_id', 'customer_key', 'source_customer_id', 'occurred_at', 'occurred_date', 'channel_id', 'interaction_type', 'duration_minutes', 'satisfaction_score', 'is_complaint', 'is_future_dated', 'source_row_count', '_delivery_date', '_file', '_line', '_loaded_at'] %}
+        {{ 'xref.customer_key' if column == 'customer_key' else 'kept.' ~ column }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as kept
+    inner join xref
+        on kept.source_system = xref.source_system
+        and kept.source_customer_id = xref.source_customer_id
+    left join interactions as redelivered
+        on kept.interaction_key = redelivered.interaction_key
+    where redelivered.interaction_key is null
+        and (kept.customer_key is null or kept.customer_key <> xref.customer_key)
+
+),
+
+{%- endif %}
+
+final as (
+
+    select * from conformed
+    {%- if is_incremental() %}
+    union all
+    select * from rekeyed
+    {%- endif %}
+
 )
 
-select * from conformed
+select * from final

@@ -3,6 +3,20 @@
 -- that failed it, and two failing values as examples (masked when personal). Areas: completeness,
 -- validity, uniqueness, timeliness, consistency (README, "Data quality"). Each entity is read once: the
 -- rules are aggregated side by side, then turned into rows.
+--
+-- Incremental by load: a run profiles only the loads (source_system, delivery day) that arrived, or were
+-- loaded again, since the last run, and replaces those loads' rows; earlier loads keep the results they
+-- got when they arrived (history, like dq_load_scores). References to other entities (customer
+-- delivered, account delivered, postcode known, customers sharing a national id) are checked against
+-- everything delivered so far.
+
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        **replace_rows_config(['source_system', 'delivery_date'], ['source_system', 'delivery_date'])
+    )
+}}
 
 {%- set max_age = var('dq_address_max_age_days') %}
 {%- set max_lag = var('dq_delivery_max_lag_days') %}
@@ -115,11 +129,55 @@
 
 with
 
+load_log as (
+
+    select * from {{ ref('stg_landing__load_log') }}
+
+),
+
+-- The loads this run profiles: all of them on a full build; new or reloaded ones otherwise. A load is a
+-- (source_system, delivery day) in the load log or among the rows (a test may insert raw rows alone).
+new_loads as (
+
+    select loads.source_system, loads._delivery_date
+    from (
+        select source_system, _delivery_date, max(_loaded_at) as loaded_at
+        from (
+            select source_system, _delivery_date, _loaded_at from load_log
+            {%- for entity in rules %}
+            union all
+            select source_system, _delivery_date, _loaded_at from {{ ref('stg_landing__' ~ entity) }}
+            {%- endfor %}
+        ) as loaded_rows
+        group by 1, 2
+    ) as loads
+    {%- if is_incremental() %}
+    left join (
+        select source_system, delivery_date, max(loaded_at) as loaded_at
+        from {{ this }}
+        group by 1, 2
+    ) as profiled
+        on loads.source_system = profiled.source_system
+        and loads._delivery_date = profiled.delivery_date
+    where profiled.loaded_at is null or loads.loaded_at > profiled.loaded_at
+    {%- endif %}
+
+),
 {%- for entity in rules %}
+
+all_{{ entity }} as (
+
+    select * from {{ ref('stg_landing__' ~ entity) }}
+
+),
 
 staged_{{ entity }} as (
 
-    select * from {{ ref('stg_landing__' ~ entity) }}
+    select all_{{ entity }}.*
+    from all_{{ entity }}
+    inner join new_loads
+        on all_{{ entity }}.source_system = new_loads.source_system
+        and all_{{ entity }}._delivery_date = new_loads._delivery_date
 
 ),
 {%- endfor %}
@@ -154,34 +212,28 @@ dq_issues as (
 
 ),
 
-load_log as (
-
-    select * from {{ ref('stg_landing__load_log') }}
-
-),
-
 -- Ids each source system delivered, for references from events to their customer, account, campaign.
 delivered_customers as (
 
-    select distinct source_system, customer_id from staged_customers
+    select distinct source_system, customer_id from all_customers
 
 ),
 
 delivered_accounts as (
 
-    select distinct source_system, account_id from staged_accounts
+    select distinct source_system, account_id from all_accounts
 
 ),
 
 delivered_campaigns as (
 
-    select distinct source_system, campaign_id from staged_campaigns
+    select distinct source_system, campaign_id from all_campaigns
 
 ),
 
 known_postcodes as (
 
-    select distinct postcode_key from staged_geodemographics
+    select distinct postcode_key from all_geodemographics
 
 ),
 
@@ -191,7 +243,7 @@ customers_per_national_id as (
         source_system,
         {{ national_id_key('national_id') }} as national_id_key,
         count(distinct customer_id) as customers_sharing_national_id
-    from staged_customers
+    from all_customers
     where {{ national_id_key('national_id') }} is not null
     group by 1, 2
 
@@ -374,6 +426,9 @@ unparsable_values as (
         min({{ dbt.concat(["'<'", "cast(length(dq_issues.delivered_value) as " ~ dbt.type_string() ~ ")", "' characters>'"]) }}) as first_example,
         max({{ dbt.concat(["'<'", "cast(length(dq_issues.delivered_value) as " ~ dbt.type_string() ~ ")", "' characters>'"]) }}) as last_example
     from dq_issues
+    inner join new_loads
+        on dq_issues.source_system = new_loads.source_system
+        and dq_issues._delivery_date = new_loads._delivery_date
     inner join (
         select source_system, entity, _delivery_date, sum(rows_loaded) as rows_loaded
         from load_log
@@ -391,18 +446,21 @@ unparsable_values as (
 quarantined_rows as (
 
     select
-        source_system,
-        entity,
-        _delivery_date as delivery_date,
-        max(_loaded_at) as loaded_at,
+        load_log.source_system,
+        load_log.entity,
+        load_log._delivery_date as delivery_date,
+        max(load_log._loaded_at) as loaded_at,
         '(row)' as field_name,
         'loadable' as rule_name,
         'validity' as area,
-        sum(rows_in_file) as checked,
-        sum(rows_quarantined) as failed,
+        sum(load_log.rows_in_file) as checked,
+        sum(load_log.rows_quarantined) as failed,
         cast(null as {{ dbt.type_string() }}) as first_example,
         cast(null as {{ dbt.type_string() }}) as last_example
     from load_log
+    inner join new_loads
+        on load_log.source_system = new_loads.source_system
+        and load_log._delivery_date = new_loads._delivery_date
     group by 1, 2, 3
 
 ),
@@ -422,26 +480,42 @@ unioned as (
 final as (
 
     select
-        source_system,
-        entity,
-        delivery_date,
-        loaded_at,
-        field_name,
-        rule_name,
-        area,
-        checked as rows_checked,
-        failed as rows_failed,
-        first_example,
-        last_example,
-        {{ dq_example_values('first_example', 'last_example') }} as example_values,
+        unioned.source_system,
+        unioned.entity,
+        unioned.delivery_date,
+        unioned.loaded_at,
+        unioned.field_name,
+        unioned.rule_name,
+        unioned.area,
+        unioned.checked as rows_checked,
+        unioned.failed as rows_failed,
+        unioned.first_example,
+        unioned.last_example,
+        {{ dq_example_values('unioned.first_example', 'unioned.last_example') }} as example_values,
         -- completeness counts only fields the source system delivers at all (a system may omit a column)
         case
-            when area <> 'completeness' then true
-            when max(checked - failed) over (partition by source_system, entity, field_name) > 0 then true
+            when unioned.area <> 'completeness' then true
+            when max(unioned.checked - unioned.failed) over (
+                partition by unioned.source_system, unioned.entity, unioned.field_name
+            ) > 0 then true
+            {%- if is_incremental() %}
+            when delivered_before.field_name is not null then true
+            {%- endif %}
             else false
         end as is_field_delivered
 
     from unioned
+    {%- if is_incremental() %}
+    -- a field an earlier load delivered is delivered by the system, even if today's load left it empty
+    left join (
+        select distinct source_system, entity, field_name
+        from {{ this }}
+        where area = 'completeness' and rows_checked > rows_failed
+    ) as delivered_before
+        on unioned.source_system = delivered_before.source_system
+        and unioned.entity = delivered_before.entity
+        and unioned.field_name = delivered_before.field_name
+    {%- endif %}
 
 )
 

@@ -11,9 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from models_ml.identity import linkage
 from models_ml.identity.clusters import split_conflicts
 from models_ml.identity.evaluate import pairwise_accuracy
-from models_ml.identity.linkage import settings_creator
+from models_ml.identity.linkage import LinkageModel, settings_creator
 from models_ml.identity.normalise import normalised_records_sql
 from models_ml.identity.resolve import IdentityConfig, create_registry, resolve
 from models_ml.identity.survivorship import golden_records_sql, validate_rules
@@ -210,6 +211,20 @@ def test_stable_keys_across_two_refreshes():
         "select event, sum(records) from identity.key_events where run_at = '2024-01-03' group by 1").fetchall())
     assert events == {"new": 1}
     assert con.execute("select count(*) from identity.golden_customers").fetchall()[0][0] == 182
+
+
+def test_scoring_in_chunks_finds_the_same_pairs(monkeypatch):
+    people = _people(180)
+    core = [{"source_system": "core", "customer_id": f"C{i}", **p} for i, p in enumerate(people)]
+    web = [{"source_system": "web", "customer_id": f"W{i}", "first_name": p["first_name"], "last_name": p["last_name"],
+            "email": p["email"], "phone": p["phone"]} for i, p in enumerate(people[:120])]
+    records = pa.Table.from_pylist(_normalise(core + web))
+    model = LinkageModel(_fixed_model(), "duckdb")
+    whole = model.score_all(records, 0.9).sort_by([("unique_id_l", "ascending"), ("unique_id_r", "ascending")])
+    monkeypatch.setattr(linkage, "CHUNK_RECORDS", 100)  # 300 records: 3 x 3 chunks
+    chunked = model.score_all(records, 0.9).sort_by([("unique_id_l", "ascending"), ("unique_id_r", "ascending")])
+    assert whole.num_rows >= 120  # every web record with its core record
+    assert chunked.to_pylist() == whole.to_pylist()
 
 
 # Thirty-one different people registered at their branch's address (no address of their own on file).

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from models_ml.identity.evaluate import PairwiseAccuracy, pairwise_accuracy
+from models_ml.identity.linkage import REGISTRY_MEMORY_SHARE, capped_duckdb
 from models_ml.identity.resolve import SCHEMA, ResolveReport, resolve
 from orchestration.settings import IdentitySettings, Settings
 from orchestration.warehouses import DuckDBWarehouse, SparkWarehouse, Warehouse, copy_to_spark, open_warehouse
@@ -63,7 +64,7 @@ def resolve_warehouse(
     in_warehouse = isinstance(warehouse, DuckDBWarehouse) and registry == warehouse.path
     records = None if in_warehouse else warehouse.read(INPUT_RELATION)
     registry.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(registry)) as con:
+    with capped_duckdb(REGISTRY_MEMORY_SHARE, str(registry)) as con:
         if records is None:
             con.execute(f"create temp table {INPUT_TABLE} as select * from {INPUT_RELATION}")
         else:

@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import math
+import os
 import tempfile
 from dataclasses import dataclass
 
@@ -70,13 +71,26 @@ EM_BLOCKING_RULES = (
 
 # Records above which score_all scores in chunks (score_all).
 CHUNK_RECORDS = 1_500_000
+# Shares of the machine's memory for Splink's DuckDB and for the registry's (orchestration/identity.py).
+SPLINK_MEMORY_SHARE, REGISTRY_MEMORY_SHARE = 0.35, 0.25
 
 logger = logging.getLogger(__name__)
+
+
+def capped_duckdb(share: float, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection allowed `share` of the machine's memory, spilling to a temporary folder beyond
+    it. Identity holds two DuckDB instances in one process (the registry file and Splink's in-memory
+    database); each defaults to 80% of memory, and together they ran out at 1M demo customers."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    spill = tempfile.mkdtemp(prefix="crmw-duckdb-spill-")
+    return duckdb.connect(database, config={"memory_limit": f"{int(total * share) >> 20}MB",
+                                            "temp_directory": spill})
+
 
 def splink_api(backend: str = "duckdb") -> DatabaseAPI:
     """A fresh Splink database API on `backend`: "duckdb" (in-memory) or "spark" (the active session)."""
     if backend == "duckdb":
-        return DuckDBAPI(duckdb.connect())
+        return DuckDBAPI(capped_duckdb(SPLINK_MEMORY_SHARE))
     if backend == "spark":
         session = spark_session()
         if session.sparkContext.getCheckpointDir() is None:

@@ -227,6 +227,28 @@ def test_scoring_in_chunks_finds_the_same_pairs(monkeypatch):
     assert chunked.to_pylist() == whole.to_pylist()
 
 
+def test_a_large_group_is_checked_on_its_blocked_pairs_only(monkeypatch):
+    def person(i: int, **shared) -> dict:
+        return {"source_system": "core", "customer_id": f"R{i}", "first_name": BRANCH_FIRST[i],
+                "last_name": BRANCH_LAST[i], "date_of_birth": dt.date(1950 + i, 1 + i, 1 + i),
+                "email": f"r{i}@example.com", "phone": f"0770090000{i}", **shared}
+
+    # Group 1 (five records): R0-R1 share an email, R2-R3 a phone, R4 nothing. Group 2: R5, R6 share nothing.
+    rows = [person(0, email="same@example.com"), person(1, email="same@example.com"),
+            person(2, phone="07700911111"), person(3, phone="07700911111"), person(4), person(5), person(6)]
+    records = pa.Table.from_pylist(_normalise(rows))
+    groups = pa.array([1, 1, 1, 1, 1, 2, 2])
+    model = LinkageModel(_fixed_model(), "duckdb")
+
+    def pairs() -> set[tuple[str, str]]:
+        within = model.score_within_groups(records, groups, records)
+        return set(zip(within["unique_id_l"].to_pylist(), within["unique_id_r"].to_pylist(), strict=True))
+
+    assert len(pairs()) == 10 + 1  # every pair of both groups
+    monkeypatch.setattr(linkage, "LARGE_GROUP", 3)
+    assert pairs() == {("core|R0", "core|R1"), ("core|R2", "core|R3"), ("core|R5", "core|R6")}
+
+
 # Thirty-one different people registered at their branch's address (no address of their own on file).
 BRANCH_FIRST = ["Aled", "Beatriz", "Cormac", "Dervla", "Emeka", "Farida", "Gwilym", "Hana", "Idris", "Jolanta",
                 "Kwame", "Lorna", "Mateo", "Niamh", "Osian", "Priya", "Quentin", "Rhiannon", "Soren", "Tamsin",

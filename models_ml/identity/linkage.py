@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import splink.comparison_level_library as cll
 from splink import DuckDBAPI, Linker, SettingsCreator
@@ -71,6 +72,8 @@ EM_BLOCKING_RULES = (
 
 # Records above which score_all scores in chunks (score_all).
 CHUNK_RECORDS = 1_500_000
+# Candidate customers (groups) larger than this are checked on their blocked pairs only (score_within_groups).
+LARGE_GROUP = 200
 # Shares of the machine's memory for Splink's DuckDB and for the registry's (orchestration/identity.py).
 SPLINK_MEMORY_SHARE, REGISTRY_MEMORY_SHARE = 0.35, 0.25
 
@@ -323,6 +326,8 @@ class LinkageModel:
         """Every pair of records that share a group (a candidate customer), whatever its probability: the
         evidence for and against keeping a cluster together."""
         records = _records(records).append_column("group_id", groups)
+        _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+        records = records.append_column("in_large_group", pa.array(counts[inverse] > LARGE_GROUP))
         db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
@@ -333,8 +338,13 @@ class LinkageModel:
             linker.table_management.register_term_frequency_lookup(
                 db_api.register(tf, table_name=f"tf_lookup_{column}"), column
             )
+        # Every pair in a group of up to LARGE_GROUP records; in a larger group only the pairs that share a
+        # blocking key (a group of n records has n(n-1)/2 pairs: at 1M demo customers the chains of
+        # namesakes sharing emails made groups whose pairs ran out of memory).
+        rules = ["l.group_id = r.group_id and not l.in_large_group"] + [
+            f"l.group_id = r.group_id and l.in_large_group and ({rule})" for rule in PREDICTION_BLOCKING_RULES]
         within = linker.inference.predict_within(
-            table, blocking_rules_to_generate_predictions=["l.group_id = r.group_id"], warning_mode="never"
+            table, blocking_rules_to_generate_predictions=rules, warning_mode="never"
         )
         return _with_contradiction(within.as_pyarrow_table())
 

@@ -73,7 +73,7 @@ EM_BLOCKING_RULES = (
 # Records above which score_all scores in chunks (score_all).
 CHUNK_RECORDS = 1_500_000
 # Candidate customers (groups) larger than this are checked on their blocked pairs only (score_within_groups).
-LARGE_GROUP = 200
+LARGE_GROUP = 50
 # Shares of the machine's memory for Splink's DuckDB and for the registry's (orchestration/identity.py).
 SPLINK_MEMORY_SHARE, REGISTRY_MEMORY_SHARE = 0.35, 0.25
 
@@ -328,7 +328,8 @@ class LinkageModel:
         records = _records(records).append_column("group_id", groups)
         _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
         records = records.append_column("in_large_group", pa.array(counts[inverse] > LARGE_GROUP))
-        db_api = splink_api(self.backend)
+        con = capped_duckdb(SPLINK_MEMORY_SHARE) if self.backend == "duckdb" else None
+        db_api = DuckDBAPI(con) if con is not None else splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
         settings["retain_intermediate_calculation_columns"] = True
@@ -346,7 +347,12 @@ class LinkageModel:
         within = linker.inference.predict_within(
             table, blocking_rules_to_generate_predictions=rules, warning_mode="never"
         )
-        return _with_contradiction(within.as_pyarrow_table())
+        if con is None:
+            return _with_contradiction(within.as_pyarrow_table())
+        # On DuckDB the four columns are computed where the pairs are: Splink's intermediate columns (a
+        # few dozen per pair) never come to Python.
+        columns = [row[0] for row in con.execute(f"describe {within.physical_name}").fetchall()]
+        return con.sql(_contradiction_sql(within.physical_name, columns)).to_arrow_table()
 
     def score_new(
         self, existing: pa.Table, new: pa.Table, threshold: float, term_frequency_base: pa.Table | None = None
@@ -378,18 +384,23 @@ class LinkageModel:
         return pa.concat_tables(parts) if parts else _pairs(None)
 
 
+def _contradiction_sql(relation: str, columns: list[str]) -> str:
+    """Pairs of `relation` (Splink's predictions with their intermediate columns) with `contradiction`: the
+    bits of evidence against a match, summed over the fields that disagree (each negative match weight).
+    Unlike a low probability, which may only mean the two records share little, a large contradiction
+    means they disagree on what they both hold."""
+    weights = [c for c in columns if c.startswith("mw_") and not c.startswith("mw_tf_adj_")]
+    against = " + ".join(f"least(coalesce({c}, 0), 0)" for c in weights) or "0"
+    return (f"select least(unique_id_l, unique_id_r) as unique_id_l, "
+            f"greatest(unique_id_l, unique_id_r) as unique_id_r, match_probability, -({against}) as contradiction "
+            f"from {relation} where unique_id_l <> unique_id_r")
+
+
 def _with_contradiction(table: pa.Table) -> pa.Table:
-    """Pairs with `contradiction`: the bits of evidence against a match, summed over the fields that
-    disagree (each negative match weight). Unlike a low probability, which may only mean the two
-    records share little, a large contradiction means they disagree on what they both hold."""
-    weights = [c for c in table.column_names if c.startswith("mw_") and not c.startswith("mw_tf_adj_")]
+    """_contradiction_sql on an Arrow table (Splink on Spark)."""
     con = duckdb.connect()
     con.register("p", table)
-    against = " + ".join(f"least(coalesce({c}, 0), 0)" for c in weights) or "0"
-    out = con.sql(
-        f"select least(unique_id_l, unique_id_r) as unique_id_l, greatest(unique_id_l, unique_id_r) as unique_id_r, "
-        f"match_probability, -({against}) as contradiction from p where unique_id_l <> unique_id_r"
-    ).to_arrow_table()
+    out = con.sql(_contradiction_sql("p", table.column_names)).to_arrow_table()
     con.close()
     return out
 

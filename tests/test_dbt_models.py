@@ -481,3 +481,10 @@ def test_ods_events_build_incrementally_and_match_a_full_rebuild(warehouse: dict
     core = [row[2] for row in incremental["ods.ods_transactions"] if row[1] == "core"]
     assert sorted(core) == ["T1", "T2", "T4"]
     assert incremental == full_rebuild()
+
+    # 3. A table built before the _loaded_at watermark existed gains it and is filled again.
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table ods.ods_interactions drop column _loaded_at")
+    result = run_dbt(rebuild, db, tmp_path / "inc")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert snapshot() == full_rebuild()

@@ -21,7 +21,9 @@
     each build adds the events delivered since the last one and rewrites the events whose customer identity
     resolution moved to another customer_key. DuckDB: incremental, delete+insert on `unique_key`; a day
     delivered again (the loader replaced its rows) empties the table first, so that build is a full one and
-    no event the new file left out survives (events_rebuild_on_redelivery). Spark: a table rebuilt whole
+    no event the new file left out survives (events_rebuild_on_redelivery). A table built before
+    `_loaded_at` existed gains the column, empty: below any watermark, so that first build takes every
+    event again and fills it (append_new_columns). Spark: a table rebuilt whole
     (Parquet tables cannot delete rows); the model's SQL takes its full-build branch there. -#}
 {% macro event_table_config(unique_key, entity) -%}
     {{ return(adapter.dispatch('event_table_config', 'crm_warehouse')(unique_key, entity)) }}
@@ -32,8 +34,8 @@
         'materialized': 'incremental',
         'unique_key': unique_key,
         'incremental_strategy': 'delete+insert',
-        'on_schema_change': 'fail',
-        'pre_hook': events_rebuild_on_redelivery(entity),
+        'on_schema_change': 'append_new_columns',
+        'pre_hook': "{{ events_rebuild_on_redelivery('" ~ entity ~ "') }}",
     }) }}
 {%- endmacro %}
 
@@ -41,33 +43,42 @@
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
 
-{#- pre_hook: when a day of `entity` was delivered again since the table's last build, delete every row,
-    so the build that follows recomputes the whole table (its watermark is then empty). -#}
+{#- pre_hook (rendered when the model runs): when a day of `entity` was delivered again since the table's
+    last build, delete every row, so the build that follows recomputes the whole table (its watermark is then
+    empty). Nothing on a full build, or while the table has no watermark column yet. -#}
 {% macro events_rebuild_on_redelivery(entity) -%}
-    {%- set hook -%}
-    {% raw %}{% if is_incremental() %}{% endraw %}
-    delete from {{ '{{ this }}' }}
+    {%- if is_incremental() and events_have_watermark() %}
+    delete from {{ this }}
     where exists (
         select 1
-        from {{ "{{ source('landing', 'load_log') }}" }} as replaced
-        inner join {{ "{{ source('landing', 'load_log') }}" }} as replacing
+        from {{ source('landing', 'load_log') }} as replaced
+        inner join {{ source('landing', 'load_log') }} as replacing
             on replaced.source_system = replacing.source_system
             and replaced.entity = replacing.entity
             and replaced._delivery_date = replacing._delivery_date
         where replaced.entity = '{{ entity }}'
             and not replaced.is_current
             and replacing.is_current
-            and replacing._loaded_at > (select max(built._loaded_at) from {{ '{{ this }}' }} as built)
+            and replacing._loaded_at > (select max(built._loaded_at) from {{ this }} as built)
     )
-    {% raw %}{% endif %}{% endraw %}
-    {%- endset -%}
-    {{ return(hook) }}
+    {%- endif %}
 {%- endmacro %}
 
-{#- The watermark of an incremental event table: the load time of the newest raw row it holds. -#}
+{#- Whether the incremental event table already has its `_loaded_at` watermark column. -#}
+{% macro events_have_watermark() -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {{ return('_loaded_at' in names) }}
+{%- endmacro %}
+
+{#- The watermark test of an incremental event table: loaded after the newest raw row it holds (every
+    row, while the table has no watermark column yet). -#}
 {% macro events_loaded_after_watermark(loaded_at) -%}
+    {%- if events_have_watermark() -%}
     {{ loaded_at }} > coalesce(
         (select max(built._loaded_at) from {{ this }} as built),
         cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
     )
+    {%- else -%}
+    {{ loaded_at }} is not null
+    {%- endif -%}
 {%- endmacro %}

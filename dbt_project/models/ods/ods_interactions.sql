@@ -1,6 +1,7 @@
 -- Incremental (event_table_config): a build adds the interactions delivered since the last one (every raw
 -- version of each, so the survivor is chosen again among all of them) and rewrites the rows whose source
--- customer identity resolution has since given another customer_key (a merge or a split). On Spark, and
+-- customer identity resolution has since given another customer_key (a merge or a split); a table without
+-- the _loaded_at watermark yet takes every event again. On Spark, and
 -- on a first or full build, the whole table is built from int_interactions_deduplicated.
 -- depends_on: {{ ref('stg_landing__interactions') }}
 
@@ -88,7 +89,7 @@ conformed as (
 
 ),
 
-{%- if is_incremental() %}
+{%- if is_incremental() and events_have_watermark() %}
 
 -- Rows already here whose source customer now has another customer_key, and that no new delivery replaces.
 rekeyed as (
@@ -113,7 +114,7 @@ rekeyed as (
 final as (
 
     select * from conformed
-    {%- if is_incremental() %}
+    {%- if is_incremental() and events_have_watermark() %}
     union all
     select * from rekeyed
     {%- endif %}

@@ -424,24 +424,17 @@ class ServingData:
 
     def target_list(self, deciles: Iterable[int], region: str | None, with_pii: bool) -> pd.DataFrame:
         """Customers of the chosen deciles (and region) as a target list; personal columns only `with_pii`."""
-        query = self._target_list_query(deciles, region, with_pii)
-        if query is None:
-            return pd.DataFrame(columns=list(TARGET_COLUMNS) + (list(PII_COLUMNS) if with_pii else []))
-        return self.frame(*query)
+        return self.frame(*self._target_list_query(deciles, region, with_pii))
 
     def target_list_csv(self, deciles: Iterable[int], region: str | None, with_pii: bool) -> tuple[str, int]:
         """target_list as CSV text and its row count (csv())."""
-        query = self._target_list_query(deciles, region, with_pii)
-        if query is None:
-            return ",".join(list(TARGET_COLUMNS) + (list(PII_COLUMNS) if with_pii else [])) + "\n", 0
-        return self.csv(*query)
+        return self.csv(*self._target_list_query(deciles, region, with_pii))
 
     @staticmethod
-    def _target_list_query(deciles: Iterable[int], region: str | None, with_pii: bool) -> tuple[str, list] | None:
+    def _target_list_query(deciles: Iterable[int], region: str | None, with_pii: bool) -> tuple[str, list]:
+        """No valid decile chosen: a query with the list's columns and no rows."""
         chosen = sorted({int(d) for d in deciles if 1 <= int(d) <= 10})
-        if not chosen:
-            return None
-        marks = ", ".join("?" for _ in chosen)
+        marks = ", ".join("?" for _ in chosen) or "null"
         columns = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
         pii, join = _personal_columns(with_pii)
         return (f"select {columns}{pii} from marts.customer_profitability as p {join} "

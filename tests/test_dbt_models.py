@@ -433,7 +433,7 @@ def test_day_2_revenue_takes_the_latest_delivery(warehouse: dict[str, Path]) -> 
 def test_ods_events_build_incrementally_and_match_a_full_rebuild(warehouse: dict[str, Path], tmp_path: Path) -> None:
     # The day-2 build took the incremental branch: only events delivered since day 1 were deduplicated.
     compiled = warehouse["day_2"].parent / "target" / "compiled" / "crm_warehouse" / "models" / "ods"
-    assert "delivered_since" in (compiled / "ods_transactions.sql").read_text()
+    assert "as new_ids" in (compiled / "ods_transactions.sql").read_text()
     db = tmp_path / "crm.duckdb"
     shutil.copyfile(warehouse["day_2"], db)
     events = ("ods.ods_transactions", "ods.ods_interactions")

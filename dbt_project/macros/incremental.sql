@@ -82,3 +82,40 @@
     {{ loaded_at }} is not null
     {%- endif -%}
 {%- endmacro %}
+
+{#- The incremental source of an ODS event table: every raw version (from `staging`) of the events delivered
+    since the table's watermark, deduplicated as the int_<entity>_deduplicated view does. -#}
+{% macro events_delivered_since(staging, natural_key) -%}
+    {%- set delivered_rows -%}
+    (
+        select staged.*
+        from {{ staging }} as staged
+        inner join (
+            select distinct source_system, {{ natural_key }}
+            from {{ staging }}
+            where {{ events_loaded_after_watermark('_loaded_at') }}
+        ) as new_ids
+            on staged.source_system = new_ids.source_system
+            and staged.{{ natural_key }} = new_ids.{{ natural_key }}
+    )
+    {%- endset -%}
+    {{ deduplicate(delivered_rows, ['source_system', natural_key], latest_delivery_order()) }}
+{%- endmacro %}
+
+{#- Rows of the incremental event table whose source customer now has another customer_key in `xref`,
+    and that `delivered` (this build's new rows) does not replace: the same columns, the key rewritten. -#}
+{% macro events_rekeyed(delivered, xref, unique_key) -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+    select
+        {%- for column in columns %}
+        {{ xref ~ '.customer_key' if column == 'customer_key' else 'kept.' ~ column }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as kept
+    inner join {{ xref }}
+        on kept.source_system = {{ xref }}.source_system
+        and kept.source_customer_id = {{ xref }}.source_customer_id
+    left join {{ delivered }} as redelivered
+        on kept.{{ unique_key }} = redelivered.{{ unique_key }}
+    where redelivered.{{ unique_key }} is null
+        and (kept.customer_key is null or kept.customer_key <> {{ xref }}.customer_key)
+{%- endmacro %}

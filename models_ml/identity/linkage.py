@@ -314,12 +314,9 @@ class LinkageModel:
         records = _records(records)
         linker, _ = self._linker(records)
         chunks = max(1, math.ceil(records.num_rows / CHUNK_RECORDS))
-        if chunks == 1:
-            predictions = linker.inference.predict(threshold_match_probability=threshold)
-        else:
-            logger.info("scoring %d records in %d x %d chunks", records.num_rows, chunks, chunks)
-            predictions = linker.inference.predict(threshold_match_probability=threshold,
-                                                   num_chunks_left=chunks, num_chunks_right=chunks)
+        logger.info("scoring %d records in %d x %d chunks", records.num_rows, chunks, chunks)
+        predictions = linker.inference.predict(threshold_match_probability=threshold,
+                                               num_chunks_left=chunks, num_chunks_right=chunks)
         return _pairs(predictions.as_pyarrow_table())
 
     def score_within_groups(self, records: pa.Table, groups: pa.Array, term_frequency_base: pa.Table) -> pa.Table:

@@ -11,29 +11,9 @@ with
 
 {%- if is_incremental() %}
 
-staged as (
-
-    select * from {{ ref('stg_landing__interactions') }}
-
-),
-
-delivered_since as (
-
-    select staged.*
-    from staged
-    inner join (
-        select distinct source_system, interaction_id
-        from staged
-        where {{ events_loaded_after_watermark('_loaded_at') }}
-    ) as new_ids
-        on staged.source_system = new_ids.source_system
-        and staged.interaction_id = new_ids.interaction_id
-
-),
-
 interactions as (
 
-    {{ deduplicate('delivered_since', ['source_system', 'interaction_id'], latest_delivery_order()) }}
+    {{ events_delivered_since(ref('stg_landing__interactions'), 'interaction_id') }}
 
 ),
 
@@ -94,18 +74,7 @@ conformed as (
 -- Rows already here whose source customer now has another customer_key, and that no new delivery replaces.
 rekeyed as (
 
-    select
-        {%- for column in ['interaction_key', 'source_system', 'interaction_id', 'customer_key', 'source_customer_id', 'occurred_at', 'occurred_date', 'channel_id', 'interaction_type', 'duration_minutes', 'satisfaction_score', 'is_complaint', 'is_future_dated', 'source_row_count', '_delivery_date', '_file', '_line', '_loaded_at'] %}
-        {{ 'xref.customer_key' if column == 'customer_key' else 'kept.' ~ column }} as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ this }} as kept
-    inner join xref
-        on kept.source_system = xref.source_system
-        and kept.source_customer_id = xref.source_customer_id
-    left join interactions as redelivered
-        on kept.interaction_key = redelivered.interaction_key
-    where redelivered.interaction_key is null
-        and (kept.customer_key is null or kept.customer_key <> xref.customer_key)
+    {{ events_rekeyed('interactions', 'xref', 'interaction_key') }}
 
 ),
 

@@ -11,29 +11,9 @@ with
 
 {%- if is_incremental() %}
 
-staged as (
-
-    select * from {{ ref('stg_landing__transactions') }}
-
-),
-
-delivered_since as (
-
-    select staged.*
-    from staged
-    inner join (
-        select distinct source_system, transaction_id
-        from staged
-        where {{ events_loaded_after_watermark('_loaded_at') }}
-    ) as new_ids
-        on staged.source_system = new_ids.source_system
-        and staged.transaction_id = new_ids.transaction_id
-
-),
-
 transactions as (
 
-    {{ deduplicate('delivered_since', ['source_system', 'transaction_id'], latest_delivery_order()) }}
+    {{ events_delivered_since(ref('stg_landing__transactions'), 'transaction_id') }}
 
 ),
 
@@ -99,18 +79,7 @@ conformed as (
 -- Rows already here whose source customer now has another customer_key, and that no new delivery replaces.
 rekeyed as (
 
-    select
-        {%- for column in ['transaction_key', 'source_system', 'transaction_id', 'customer_key', 'source_customer_id', 'account_key', 'account_id', 'occurred_at', 'occurred_date', 'product_id', 'channel_id', 'transaction_type', 'amount', 'cost', 'is_future_dated', 'is_negative_amount', 'source_row_count', '_delivery_date', '_file', '_line', '_loaded_at'] %}
-        {{ 'xref.customer_key' if column == 'customer_key' else 'kept.' ~ column }} as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ this }} as kept
-    inner join xref
-        on kept.source_system = xref.source_system
-        and kept.source_customer_id = xref.source_customer_id
-    left join transactions as redelivered
-        on kept.transaction_key = redelivered.transaction_key
-    where redelivered.transaction_key is null
-        and (kept.customer_key is null or kept.customer_key <> xref.customer_key)
+    {{ events_rekeyed('transactions', 'xref', 'transaction_key') }}
 
 ),
 

@@ -249,6 +249,30 @@ def test_a_large_group_is_checked_on_its_blocked_pairs_only(monkeypatch):
     assert pairs() == {("core|R0", "core|R1"), ("core|R2", "core|R3"), ("core|R5", "core|R6")}
 
 
+def test_within_group_scoring_can_leave_out_the_pairs_that_neither_link_nor_split():
+    # R0-R1 one person (same everything), R2-R3 namesakes sharing an email (birth date and phone disagree),
+    # R4 a stranger: in one candidate customer.
+    rows = [{"source_system": "core", "customer_id": "R0", "first_name": "Aled", "last_name": "Pryce",
+             "date_of_birth": dt.date(1961, 3, 4), "email": "aled@example.com", "phone": "07700900001"}]
+    rows.append({**rows[0], "customer_id": "R1", "source_system": "web"})
+    rows += [{"source_system": "core", "customer_id": f"R{i}", "first_name": "Hana", "last_name": "Nakamura",
+              "date_of_birth": dt.date(1950 + i, 1 + i, 1 + i), "email": "hana@example.com",
+              "phone": f"0770091111{i}"} for i in (2, 3)]
+    rows.append({"source_system": "core", "customer_id": "R4", "first_name": "Wendell", "last_name": "Quigley",
+                 "date_of_birth": dt.date(1980, 6, 7), "email": "wq@example.com", "phone": "07700922222"})
+    records = pa.Table.from_pylist(_normalise(rows))
+    model = LinkageModel(_fixed_model(), "duckdb")
+    groups = pa.array([1] * 5)
+    every = model.score_within_groups(records, groups, records).to_pylist()
+    relevant = model.score_within_groups(records, groups, records, relevant=(0.9, 15.0)).to_pylist()
+    assert len(every) == 10
+    expected = [p for p in every if p["match_probability"] >= 0.9 or p["contradiction"] > 15.0]
+    key = lambda p: (p["unique_id_l"], p["unique_id_r"])  # noqa: E731
+    assert sorted(relevant, key=key) == sorted(expected, key=key)
+    assert ("core|R0", "web|R1") in {key(p) for p in relevant}  # links
+    assert 0 < len(relevant) < len(every)
+
+
 # Thirty-one different people registered at their branch's address (no address of their own on file).
 BRANCH_FIRST = ["Aled", "Beatriz", "Cormac", "Dervla", "Emeka", "Farida", "Gwilym", "Hana", "Idris", "Jolanta",
                 "Kwame", "Lorna", "Mateo", "Niamh", "Osian", "Priya", "Quentin", "Rhiannon", "Soren", "Tamsin",

@@ -295,6 +295,7 @@ class LinkageModel:
                 settings_obj.core_model_settings = before
                 logger.warning("EM session blocked on %s skipped: %s", rule, exc)
         model = linker.misc.save_model_to_json()
+        _close(db_api)
         return cls(json.dumps(model, sort_keys=True), backend)
 
     def _linker(self, records: pa.Table | None) -> tuple[Linker, DatabaseAPI]:
@@ -312,16 +313,25 @@ class LinkageModel:
         side, n x n chunks): it materialises the blocked pairs of one chunk at a time, where all at once
         took more than the machine's 24 GB at 1M demo customers (4.4M records)."""
         records = _records(records)
-        linker, _ = self._linker(records)
+        linker, db_api = self._linker(records)
         chunks = max(1, math.ceil(records.num_rows / CHUNK_RECORDS))
         logger.info("scoring %d records in %d x %d chunks", records.num_rows, chunks, chunks)
         predictions = linker.inference.predict(threshold_match_probability=threshold,
                                                num_chunks_left=chunks, num_chunks_right=chunks)
-        return _pairs(predictions.as_pyarrow_table())
+        pairs = _pairs(predictions.as_pyarrow_table())
+        _close(db_api)
+        return pairs
 
-    def score_within_groups(self, records: pa.Table, groups: pa.Array, term_frequency_base: pa.Table) -> pa.Table:
+    def score_within_groups(self, records: pa.Table, groups: pa.Array, term_frequency_base: pa.Table,
+                            relevant: tuple[float, float] | None = None) -> pa.Table:
         """Every pair of records that share a group (a candidate customer), whatever its probability: the
-        evidence for and against keeping a cluster together."""
+        evidence for and against keeping a cluster together.
+
+        With `relevant` = (threshold, contradiction bits) only the pairs that can matter to the split are
+        returned: those at or above the threshold (they may link) and those whose contradiction exceeds the
+        bits (they split). A pair that is neither is never kept and never splits (clusters.split_conflicts),
+        so dropping it changes nothing; at 1M demo customers the pairs of the large groups were most of
+        memory."""
         records = _records(records).append_column("group_id", groups)
         _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
         records = records.append_column("in_large_group", pa.array(counts[inverse] > LARGE_GROUP))
@@ -345,11 +355,13 @@ class LinkageModel:
             table, blocking_rules_to_generate_predictions=rules, warning_mode="never"
         )
         if con is None:
-            return _with_contradiction(within.as_pyarrow_table())
+            return _with_contradiction(within.as_pyarrow_table(), relevant)
         # On DuckDB the four columns are computed where the pairs are: Splink's intermediate columns (a
         # few dozen per pair) never come to Python.
         columns = [row[0] for row in con.execute(f"describe {within.physical_name}").fetchall()]
-        return con.sql(_contradiction_sql(within.physical_name, columns)).to_arrow_table()
+        pairs = con.sql(_contradiction_sql(within.physical_name, columns, relevant)).to_arrow_table()
+        con.close()
+        return pairs
 
     def score_new(
         self, existing: pa.Table, new: pa.Table, threshold: float, term_frequency_base: pa.Table | None = None
@@ -378,26 +390,39 @@ class LinkageModel:
         if len(new) > 1:
             within = linker.inference.predict_within(left, threshold_match_probability=threshold, warning_mode="never")
             parts.append(_pairs(within.as_pyarrow_table()))
+        _close(db_api)
         return pa.concat_tables(parts) if parts else _pairs(None)
 
 
-def _contradiction_sql(relation: str, columns: list[str]) -> str:
+def _close(db_api: DatabaseAPI) -> None:
+    """Close a Splink DuckDB database once its results are in Arrow: Splink's objects refer to each other,
+    so the in-memory database (its tables of pairs, up to its memory cap) would otherwise live on until the
+    garbage collector finds the cycle, beside the next step's database."""
+    if isinstance(db_api, DuckDBAPI):
+        db_api.duckdb_con.close()
+
+
+def _contradiction_sql(relation: str, columns: list[str], relevant: tuple[float, float] | None = None) -> str:
     """Pairs of `relation` (Splink's predictions with their intermediate columns) with `contradiction`: the
     bits of evidence against a match, summed over the fields that disagree (each negative match weight).
     Unlike a low probability, which may only mean the two records share little, a large contradiction
-    means they disagree on what they both hold."""
+    means they disagree on what they both hold. `relevant`: see score_within_groups."""
     weights = [c for c in columns if c.startswith("mw_") and not c.startswith("mw_tf_adj_")]
     against = " + ".join(f"least(coalesce({c}, 0), 0)" for c in weights) or "0"
-    return (f"select least(unique_id_l, unique_id_r) as unique_id_l, "
-            f"greatest(unique_id_l, unique_id_r) as unique_id_r, match_probability, -({against}) as contradiction "
-            f"from {relation} where unique_id_l <> unique_id_r")
+    pairs = (f"select least(unique_id_l, unique_id_r) as unique_id_l, "
+             f"greatest(unique_id_l, unique_id_r) as unique_id_r, match_probability, -({against}) as contradiction "
+             f"from {relation} where unique_id_l <> unique_id_r")
+    if relevant is None:
+        return pairs
+    threshold, bits = relevant
+    return f"select * from ({pairs}) where match_probability >= {threshold!r} or contradiction > {bits!r}"
 
 
-def _with_contradiction(table: pa.Table) -> pa.Table:
+def _with_contradiction(table: pa.Table, relevant: tuple[float, float] | None = None) -> pa.Table:
     """_contradiction_sql on an Arrow table (Splink on Spark)."""
     con = duckdb.connect()
     con.register("p", table)
-    out = con.sql(_contradiction_sql("p", table.column_names)).to_arrow_table()
+    out = con.sql(_contradiction_sql("p", table.column_names, relevant)).to_arrow_table()
     con.close()
     return out
 

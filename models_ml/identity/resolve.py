@@ -169,7 +169,8 @@ def resolve(
     check = touched_label[labels] & (size[labels] > 1)
     if check.any():
         members = current.filter(pa.array(check))
-        within = model.score_within_groups(members, pa.array(labels[check]), matchable)
+        within = model.score_within_groups(members, pa.array(labels[check]), matchable,
+                                           relevant=(config.threshold, config.contradiction_bits))
         wl, wr = _index(ids, within["unique_id_l"]), _index(ids, within["unique_id_r"])
         _, kept = split_conflicts(
             n, wl, wr, within["match_probability"].to_numpy(),

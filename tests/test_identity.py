@@ -312,3 +312,16 @@ def test_people_sharing_an_address_stay_apart_and_their_duplicates_still_link():
     assert not second.trained and second.new_records == 2
     assert _keys(con) == {**keys, "web|W1": keys["branch|B03"], "web|W2": keys["branch|B17"]}
     assert second.customers == 91
+
+
+def test_a_capped_duckdb_spills_to_a_folder_it_removes_when_closed(monkeypatch, tmp_path):
+    monkeypatch.setattr(linkage.tempfile, "tempdir", str(tmp_path))
+    total = linkage.os.sysconf("SC_PAGE_SIZE") * linkage.os.sysconf("SC_PHYS_PAGES")
+    con = linkage.capped_duckdb(64e6 / total)  # about 64 MB
+    con.execute("create table t as select range as i, md5(cast(range as varchar)) as s from range(3000000)")
+    con.execute("create table sorted as select * from t order by s")
+    (spill,) = list(tmp_path.iterdir())
+    assert spill.name.startswith("crmw-duckdb-spill-") and any(spill.iterdir())
+    assert con.execute("select count(*) from sorted").fetchall() == [(3000000,)]
+    con.close()
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 
 import duckdb
@@ -83,9 +84,11 @@ logger = logging.getLogger(__name__)
 def capped_duckdb(share: float, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection allowed `share` of the machine's memory, spilling to a temporary folder beyond
     it. Identity holds two DuckDB instances in one process (the registry file and Splink's in-memory
-    database); each defaults to 80% of memory, and together they ran out at 1M demo customers."""
+    database); each defaults to 80% of memory, and together they ran out at 1M demo customers. The spill
+    folder does not exist yet: DuckDB makes it when it first spills and removes it when the database closes
+    (a folder made here would stay behind, empty)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    spill = tempfile.mkdtemp(prefix="crmw-duckdb-spill-")
+    spill = os.path.join(tempfile.gettempdir(), f"crmw-duckdb-spill-{uuid.uuid4().hex}")
     return duckdb.connect(database, config={"memory_limit": f"{int(total * share) >> 20}MB",
                                             "temp_directory": spill})
 

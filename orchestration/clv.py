@@ -13,6 +13,7 @@ import duckdb
 from models_ml.clv.customer_value import ClvConfig, ClvResult, customer_clv
 from models_ml.clv.features import MONTH_COLUMNS
 from orchestration.settings import Settings
+from orchestration.warehouses import DuckDBWarehouse
 
 SCHEMA = "marts"  # published (orchestration/publish.py PUBLISHED_SCHEMAS)
 CLV_TABLE, METRICS_TABLE = "customer_clv", "model_metrics"
@@ -34,7 +35,7 @@ def run_clv(settings: Settings, range_end: dt.date | None = None) -> ClvResult:
     """Forecast and write customer_clv and model_metrics as of the refresh's cut-off day."""
     return clv_for_warehouse(settings.warehouse_path, ClvConfig(
         horizon_days=settings.clv.horizon_days, annual_discount_rate=settings.clv.annual_discount_rate,
-        seed=settings.clv.seed), range_end)
+        seed=settings.clv.seed), range_end, settings.warehouse.memory_limit)
 
 
 def as_of_date(con: duckdb.DuckDBPyConnection, range_end: dt.date | None) -> dt.date:
@@ -45,22 +46,23 @@ def as_of_date(con: duckdb.DuckDBPyConnection, range_end: dt.date | None) -> dt.
     return max(range_end, latest) if range_end else latest
 
 
-def clv_for_warehouse(warehouse: Path, config: ClvConfig, range_end: dt.date | None = None) -> ClvResult:
-    with duckdb.connect(str(warehouse)) as con:
+def clv_for_warehouse(warehouse: Path, config: ClvConfig, range_end: dt.date | None = None,
+                      memory_limit: str = "") -> ClvResult:
+    """CLV from the warehouse's history, held in temporary tables of the warehouse's own connection (under
+    `memory_limit`, spilling beyond it): at 1M demo customers, copies through Arrow into a second database
+    took more than the machine's 24 GB."""
+    with DuckDBWarehouse(warehouse, memory_limit).connect() as con:
         as_of = as_of_date(con, range_end)
         cutoff = f"date '{as_of.isoformat()}'"  # a date object, so no quoting issue
-        transactions = con.sql(
-            "select customer_key, occurred_date, amount from warehouse.fct_transactions "
-            f"where occurred_date <= {cutoff}").to_arrow_table()
-        months = con.sql(
-            f"select {', '.join(MONTH_COLUMNS)} from warehouse.fct_customer_month where month_start <= {cutoff}",
-        ).to_arrow_table()
-        customers = con.sql(
-            """select customer.customer_key, geography.geo_segment
+        transactions = ("(select customer_key, occurred_date, amount from warehouse.fct_transactions "
+                        f"where occurred_date <= {cutoff})")
+        months = (f"(select {', '.join(MONTH_COLUMNS)} from warehouse.fct_customer_month "
+                  f"where month_start <= {cutoff})")
+        customers = """(select customer.customer_key, geography.geo_segment
                from warehouse.dim_customer as customer
                left join warehouse.dim_geography as geography on customer.postcode_key = geography.postcode_key
-               where customer.is_current""").to_arrow_table()
-        result = customer_clv(transactions, months, as_of, config, customers)
+               where customer.is_current)"""
+        result = customer_clv(transactions, months, as_of, config, customers, con=con)
         replace_tables(con, {CLV_TABLE: result.customer_clv, METRICS_TABLE: result.model_metrics})
     return result
 

@@ -363,6 +363,25 @@ def test_no_spend_model_keeps_the_purchase_columns_and_the_refresh_goes_on(bank,
     assert "p_alive" in model.feature_names_ and "gg_value" not in model.feature_names_
 
 
+def test_clv_on_a_given_connection_reads_relations_there_and_leaves_nothing_behind(tiny):
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("tx", tiny[0])
+    con.execute("create table history as select * from tx")
+    con.unregister("tx")
+    con.register("pnl", tiny[1])
+    config = ClvConfig(horizon_days=30)
+    result = customer_clv("(select * from history)", "pnl", "2024-03-31", config, con=con)
+    expected = customer_clv(*tiny, "2024-03-31", config)
+    pd.testing.assert_frame_equal(result.customer_clv, expected.customer_clv)
+    timed = result.model_metrics["metric"] == "fit_seconds"  # a measured time, not a result
+    pd.testing.assert_frame_equal(result.model_metrics[~timed], expected.model_metrics[~timed])
+    tables = con.execute("select table_name from duckdb_tables() order by 1").fetchall()
+    views = con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()
+    assert tables == [("history",)] and views == [("pnl",)]  # only what was there before
+
+
 # -- the refresh's edge: read the warehouse, write marts ------------------------------------------------------
 def test_clv_for_warehouse_writes_published_tables_as_of_the_cutoff(tmp_path, tiny):
     import duckdb

@@ -25,6 +25,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -43,6 +44,7 @@ from models_ml.clv.features import (
     monthly_features,
     profit_between,
     purchases_between,
+    drop_history,
     register_history,
     rfm_at,
 )
@@ -329,18 +331,30 @@ def backtest(con, as_of: dt.date, config: ClvConfig) -> tuple[list, dict[str, st
 
 # -- the published frame ----------------------------------------------------------------------------------
 def customer_clv(transactions, customer_months, as_of_date, config: ClvConfig | None = None,
-                 customers=None) -> ClvResult:
+                 customers=None, con: duckdb.DuckDBPyConnection | None = None) -> ClvResult:
     """Backtest, choose a model, and forecast every customer's profit over the horizon after ``as_of_date``.
 
     ``transactions`` (customer_key, occurred_date, amount), ``customer_months`` (fct_customer_month columns,
     see features.MONTH_COLUMNS) and the optional ``customers`` (customer_key, geo_segment) are DataFrames or
     Arrow tables; rows after ``as_of_date`` are ignored. ``clv`` is expected profit discounted at the annual
     rate; the purchase columns always come from BG/NBD + Gamma-Gamma (empty when it failed), expected_profit
-    and clv from ``model_name``.
+    and clv from ``model_name``. With ``con`` the history is held in temporary tables of that connection and
+    inputs given as text are relations it reads (features.register_history); they are dropped at the end.
     """
     config = config or ClvConfig()
     as_of = pd.Timestamp(as_of_date).date()
-    con = register_history(transactions, customer_months, customers)
+    own = con is None
+    con = register_history(transactions, customer_months, customers, con)
+    try:
+        return _customer_clv(con, as_of, config)
+    finally:
+        if own:
+            con.close()
+        else:
+            drop_history(con)
+
+
+def _customer_clv(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ClvConfig) -> ClvResult:
     con.execute("delete from transactions where occurred_date > $d", {"d": as_of})
     con.execute("delete from purchase_days where day > $d", {"d": as_of})
     con.execute("delete from customer_months where month_start > date_trunc('month', $d)", {"d": as_of})
@@ -406,5 +420,4 @@ def customer_clv(transactions, customer_months, as_of_date, config: ClvConfig | 
     metrics = pd.DataFrame(rows, columns=["model_name", "metric", "value"])
     metrics.insert(1, "as_of_date", as_of)
     metrics["value"] = metrics["value"].astype(float)
-    con.close()
     return ClvResult(frame, metrics[list(METRIC_COLUMNS)], chosen, reasons, table)

@@ -1,7 +1,7 @@
 """Per-customer inputs of the CLV models, read with DuckDB SQL from the warehouse's transaction history and
 customer P&L as of a cut-off day, so nothing after the cut-off can reach a feature.
 
-Two relations are read (DataFrames or Arrow tables, or tables of a DuckDB connection):
+Two relations are read (DataFrames or Arrow tables, or relations of a DuckDB connection named in SQL):
 
 - ``transactions``: ``customer_key``, ``occurred_date``, ``amount`` (fct_transactions). A purchase is a
   customer-day whose amounts sum to more than zero: same-day transactions are one purchase, a day of refunds
@@ -33,21 +33,30 @@ MONTHLY_MEANS = (
     "interactions", "complaints", "campaign_contacts", "campaign_responses",
 )
 LOOKBACK_MONTHS = 12
-EXACT = "decimal(38, 6)"
+# 18 digits (8 bytes a value, half of 38 digits: the history of 1M customers is held in memory) still sum
+# exactly: DuckDB sums decimal(18, 6) into decimal(38, 6).
+EXACT = "decimal(18, 6)"
 RECENT_MONTHS = 3
 INDIRECT_COSTS = ("cost_to_serve", "servicing_cost", "marketing_cost")
 
 
-def register_history(transactions, customer_months, customers=None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB holding typed copies of the inputs as ``transactions``, ``customer_months`` and
-    ``customers``; missing columns raise an error naming the relation and column."""
-    con = duckdb.connect()
+def register_history(transactions, customer_months, customers=None,
+                     con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection holding typed copies of the inputs as the temporary tables ``transactions``,
+    ``customer_months``, ``customers`` and ``purchase_days``: `con` (which may be the warehouse's own, so a
+    large history never passes through Python and can spill to disk under its memory limit), else a new
+    in-memory one. An input given as text is a relation `con` reads (a table name or a parenthesised
+    query); missing columns raise an error naming the relation and column."""
+    con = con or duckdb.connect()
     inputs = {"transactions": (transactions, TRANSACTION_COLUMNS), "customer_months": (customer_months, MONTH_COLUMNS),
               "customers": (customers, CUSTOMER_COLUMNS)}
     for name, (frame, columns) in inputs.items():
         if frame is None:
             frame = pd.DataFrame({"customer_key": pd.Series(dtype=str), "geo_segment": pd.Series(dtype=str)})
-        con.register(f"{name}_input", frame)
+        if isinstance(frame, str):
+            con.execute(f"create or replace temp view {name}_input as select * from {frame}")
+        else:
+            con.register(f"{name}_input", frame)
         have = [c for (c,) in con.execute(f"select column_name from (describe {name}_input)").fetchall()]
         missing = [c for c in columns if c not in have]
         if missing:
@@ -55,7 +64,7 @@ def register_history(transactions, customer_months, customers=None) -> duckdb.Du
     # Money and counts as decimals: their sums are exact, so the features do not depend on the order in which
     # a parallel scan adds the rows (floating-point sums do, in the last bits, and a tree split can turn on them).
     con.execute(f"""
-        create table transactions as
+        create or replace temp table transactions as
         select cast(customer_key as varchar) as customer_key, cast(occurred_date as date) as occurred_date,
                cast(amount as {EXACT}) as amount
         from transactions_input""")
@@ -63,8 +72,8 @@ def register_history(transactions, customer_months, customers=None) -> duckdb.Du
         f"cast({c} as {'date' if c == 'month_start' else 'varchar' if c == 'customer_key' else EXACT}) as {c}"
         for c in MONTH_COLUMNS
     )
-    con.execute(f"create table customer_months as select {casts} from customer_months_input")
-    con.execute("create table customers as select cast(customer_key as varchar) as customer_key, "
+    con.execute(f"create or replace temp table customer_months as select {casts} from customer_months_input")
+    con.execute("create or replace temp table customers as select cast(customer_key as varchar) as customer_key, "
                 "cast(geo_segment as varchar) as geo_segment from customers_input")
     for name, column in (("transactions", "customer_key"), ("transactions", "occurred_date"),
                          ("transactions", "amount"), ("customer_months", "customer_key"),
@@ -73,12 +82,20 @@ def register_history(transactions, customer_months, customers=None) -> duckdb.Du
         if bad:
             raise ValueError(f"{name}.{column} is empty in {bad} row(s)")
     con.execute("""
-        create table purchase_days as
+        create or replace temp table purchase_days as
         select customer_key, occurred_date as day, sum(amount) as value
         from transactions
         group by customer_key, occurred_date
         having sum(amount) > 0""")
     return con
+
+
+def drop_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what register_history made on `con`."""
+    for name in ("transactions", "customer_months", "customers", "purchase_days"):
+        con.execute(f"drop table if exists temp.{name}")
+        con.unregister(f"{name}_input")  # an input registered from Python (nothing when there is none)
+        con.execute(f"drop view if exists temp.{name}_input")  # an input named in SQL
 
 
 def last_complete_month(cutoff: dt.date) -> dt.date:

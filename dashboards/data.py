@@ -436,10 +436,10 @@ class ServingData:
         chosen = sorted({int(d) for d in deciles if 1 <= int(d) <= 10})
         marks = ", ".join("?" for _ in chosen) or "null"
         columns = ", ".join(f"p.{c}" for c in TARGET_COLUMNS)
-        pii, join = _personal_columns(with_pii)
-        return (f"select {columns}{pii} from marts.customer_profitability as p {join} "
-                f"where p.profit_decile in ({marks}) and (? is null or p.region = ?) "
-                f"order by p.profit_rank limit {TARGET_LIST_LIMIT}",
+        return (_with_personal_columns(
+                    f"select {columns}, p.profit_rank as list_order from marts.customer_profitability as p "
+                    f"where p.profit_decile in ({marks}) and (? is null or p.region = ?) "
+                    f"order by p.profit_rank limit {TARGET_LIST_LIMIT}", with_pii),
                 [*chosen, region or None, region or None])
 
     # ------------------------------------------------------------------ segments (filters, CLV, export)
@@ -589,9 +589,12 @@ class ServingData:
     def _segment_target_query(self, filters: dict | None, with_pii: bool) -> tuple[str, list]:
         where, params = self._segment_where(filters)
         columns = ", ".join(f"b.{c}" for c in SEGMENT_EXPORT_COLUMNS)
-        pii, join = _personal_columns(with_pii)
-        return (f"select {columns}{pii} from (select * from memory.main.segment_base where {where}) as b {join} "
-                f"order by b.clv desc nulls last, b.customer_key limit {TARGET_LIST_LIMIT}", list(params))
+        order = "b.clv desc nulls last, b.customer_key"
+        return (_with_personal_columns(
+                    f"select {columns}, row_number() over (order by {order}) as list_order "
+                    f"from (select * from memory.main.segment_base where {where}) as b "
+                    f"order by {order} limit {TARGET_LIST_LIMIT}", with_pii),
+                list(params))
 
     # ------------------------------------------------------------------ campaigns
     def campaign_performance(self, dimension: str = "value_tier") -> pd.DataFrame | None:
@@ -773,12 +776,17 @@ def normalise_filters(filters: dict | None) -> dict[str, list]:
     return out
 
 
-def _personal_columns(with_pii: bool) -> tuple[str, str]:
-    """Select-list tail and join adding PII_COLUMNS (alias d, one current record per customer) to a target
-    list; both empty for roles that may not see them."""
+def _with_personal_columns(chosen: str, with_pii: bool) -> str:
+    """The rows of `chosen` (a query that picks and limits a target list, ordered by its column list_order) in
+    that order and without list_order, with PII_COLUMNS (one current record per customer) for roles that may
+    see them. The personal record is looked up for the chosen customers only: deduplicating every current
+    record first took ~0.4 s of a 100k-row export at 1M customers."""
     if not with_pii:
-        return "", ""
-    return (", " + ", ".join(f"d.{c}" for c in PII_COLUMNS),
-            "left join (select * from warehouse.dim_customer where is_current "
+        return f"select * exclude (list_order) from ({chosen}) as chosen order by list_order"
+    personal = ", ".join(f"d.{c}" for c in PII_COLUMNS)
+    return (f"with chosen as ({chosen}) "
+            f"select chosen.* exclude (list_order), {personal} from chosen "
+            f"left join (select customer_key, valid_from, {', '.join(PII_COLUMNS)} from warehouse.dim_customer "
+            "where is_current and customer_key in (select customer_key from chosen) "
             "qualify row_number() over (partition by customer_key order by valid_from desc) = 1) as d "
-            "using (customer_key)")
+            "using (customer_key) order by chosen.list_order")

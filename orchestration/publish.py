@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.settings import Settings
+from orchestration.warehouses import DuckDBWarehouse
 
 # Layers dashboards may read. Raw, staging, ODS and snapshots stay in the working warehouse.
 PUBLISHED_SCHEMAS = ("warehouse", "marts")
@@ -199,8 +200,7 @@ def publish(
     try:
         # Under the warehouse's memory limit: with DuckDB's default (80% of memory) copying the 1M demo's
         # 206M rows peaked at 21 GB.
-        limit = settings.warehouse.memory_limit
-        with duckdb.connect(str(tmp), config={"memory_limit": limit} if limit else {}) as con:
+        with DuckDBWarehouse(tmp, settings.warehouse.memory_limit).connect() as con:
             con.execute("attach ? as src (read_only)", [str(settings.warehouse_path)])
             tables = list_tables(con, schemas, catalog="src")
             if not tables:

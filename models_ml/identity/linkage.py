@@ -338,8 +338,7 @@ class LinkageModel:
         records = _records(records).append_column("group_id", groups)
         _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
         records = records.append_column("in_large_group", pa.array(counts[inverse] > LARGE_GROUP))
-        con = capped_duckdb(SPLINK_MEMORY_SHARE) if self.backend == "duckdb" else None
-        db_api = DuckDBAPI(con) if con is not None else splink_api(self.backend)
+        db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
         settings["retain_intermediate_calculation_columns"] = True
@@ -357,13 +356,14 @@ class LinkageModel:
         within = linker.inference.predict_within(
             table, blocking_rules_to_generate_predictions=rules, warning_mode="never"
         )
-        if con is None:
+        if not isinstance(db_api, DuckDBAPI):
             return _with_contradiction(within.as_pyarrow_table(), relevant)
         # On DuckDB the four columns are computed where the pairs are: Splink's intermediate columns (a
         # few dozen per pair) never come to Python.
+        con = db_api.duckdb_con
         columns = [row[0] for row in con.execute(f"describe {within.physical_name}").fetchall()]
         pairs = con.sql(_contradiction_sql(within.physical_name, columns, relevant)).to_arrow_table()
-        con.close()
+        _close(db_api)
         return pairs
 
     def score_new(
@@ -398,9 +398,9 @@ class LinkageModel:
 
 
 def _close(db_api: DatabaseAPI) -> None:
-    """Close a Splink DuckDB database once its results are in Arrow: Splink's objects refer to each other,
-    so the in-memory database (its tables of pairs, up to its memory cap) would otherwise live on until the
-    garbage collector finds the cycle, beside the next step's database."""
+    """Close a Splink DuckDB database once its results are in Arrow, so its tables of pairs (up to its memory
+    cap) are freed now rather than whenever Python collects the linker objects, not beside the next step's
+    database."""
     if isinstance(db_api, DuckDBAPI):
         db_api.duckdb_con.close()
 

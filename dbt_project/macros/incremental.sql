@@ -119,3 +119,14 @@
     where redelivered.{{ unique_key }} is null
         and (kept.customer_key is null or kept.customer_key <> {{ xref }}.customer_key)
 {%- endmacro %}
+
+{#- The rows an ODS event table's build writes: `conformed` (its new or, on a full build, all events) and, on
+    an incremental build, the rows already there whose source customer now has another customer_key in `xref`
+    and that no new delivery (`delivered`) replaces (events_rekeyed). -#}
+{% macro events_with_rekeyed(conformed, delivered, xref, unique_key) -%}
+    select * from {{ conformed }}
+    {%- if is_incremental() and events_have_watermark() %}
+    union all
+    {{ events_rekeyed(delivered, xref, unique_key) }}
+    {%- endif %}
+{%- endmacro %}

@@ -69,24 +69,9 @@ conformed as (
 
 ),
 
-{%- if is_incremental() and events_have_watermark() %}
-
--- Rows already here whose source customer now has another customer_key, and that no new delivery replaces.
-rekeyed as (
-
-    {{ events_rekeyed('interactions', 'xref', 'interaction_key') }}
-
-),
-
-{%- endif %}
-
 final as (
 
-    select * from conformed
-    {%- if is_incremental() and events_have_watermark() %}
-    union all
-    select * from rekeyed
-    {%- endif %}
+    {{ events_with_rekeyed('conformed', 'interactions', 'xref', 'interaction_key') }}
 
 )
 

@@ -74,24 +74,9 @@ conformed as (
 
 ),
 
-{%- if is_incremental() and events_have_watermark() %}
-
--- Rows already here whose source customer now has another customer_key, and that no new delivery replaces.
-rekeyed as (
-
-    {{ events_rekeyed('transactions', 'xref', 'transaction_key') }}
-
-),
-
-{%- endif %}
-
 final as (
 
-    select * from conformed
-    {%- if is_incremental() and events_have_watermark() %}
-    union all
-    select * from rekeyed
-    {%- endif %}
+    {{ events_with_rekeyed('conformed', 'transactions', 'xref', 'transaction_key') }}
 
 )
 

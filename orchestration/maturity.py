@@ -143,12 +143,14 @@ def _customer_store(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 def _data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     if not _exists(con, "marts", "data_quality_scores"):
         return {"dq_score_mean": None, "dq_score_min": None}
+    # Averages over exact decimals: a sum of doubles depends, in its last bits, on the order a parallel
+    # aggregate adds them, and a re-run then published a different maturity_evidence (test_refresh).
     mean, low = _one(con, """
         with per_area as (
-            select source_system, area, avg(score) as score
+            select source_system, area, avg(cast(score as decimal(18, 6))) as score
             from marts.data_quality_scores where score is not null group by source_system, area
         )
-        select avg(score), min(score) from per_area""")
+        select avg(cast(score as decimal(18, 6))), min(score) from per_area""")
     return {"dq_score_mean": mean, "dq_score_min": low}
 
 
@@ -161,14 +163,15 @@ def _profitability(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, 
                 select min(window_start_month) as first_month, max(as_of_month) as last_month
                 from marts.customer_profitability
             ),
-            months as (
-                select cast(m.revenue as double) as revenue,
+            months as (  -- revenue stays decimal: its sums are exact, so do not depend on the order of addition
+                select m.revenue,
                        coalesce(m.unpriced_interactions, 0) + coalesce(m.unpriced_holdings, 0)
                            + coalesce(m.unpriced_contacts, 0) = 0 as is_costed
                 from warehouse.fct_customer_month as m, window_months as w
                 where m.month_start between w.first_month and w.last_month and not coalesce(m.is_future_month, false)
             )
-            select case when sum(revenue) > 0 then sum(revenue) filter (where is_costed) / sum(revenue) end
+            select case when sum(revenue) > 0
+                        then cast(sum(revenue) filter (where is_costed) as double) / cast(sum(revenue) as double) end
             from months""")
     month = as_of.replace(day=1)
     previous = (month - dt.timedelta(days=1)).replace(day=1)

@@ -1,5 +1,6 @@
 """Latency of every dashboard callback over HTTP (Flask test client, as the browser posts them), on the
-database published at $CRMW_HOME: p50, p95 and max per callback. Timings on a shared machine are noisy.
+database published at $CRMW_HOME: p50, p95 and max per callback; then the same for the target-list downloads
+(GET of an export link's address, the whole CSV read). Timings on a shared machine are noisy.
 
     CRMW_HOME=/tmp/home .venv/bin/python bench/dashboard_callbacks.py [--repeat 40] [--cold]
 
@@ -25,8 +26,14 @@ from dashboards.app import create_app
 from dashboards.auth import add_user
 from dashboards.client import post_callback, sign_in
 from dashboards.data import ServingData
-from dashboards.pages import PAGES, pipeline
+from dashboards.pages import PAGES, pipeline, profitability, segments
 from orchestration.settings import load_settings
+
+
+def percentile_95(times: list[float]) -> float:
+    """The nearest-rank 95th percentile."""
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -82,17 +89,16 @@ def main() -> None:
                 [("shift-figure", "figure"), ("shift-summary", "children")],
                 [("shift-share", "value", next(shares)), ("shift-deciles", "value", next(decile_sets))],
                 [("prof-region", "value", next(region_cycle))]),
-            "target list export (decile 10)": lambda: (
-                [("export-download", "data")], [("export-button", "n_clicks", 1)],
-                [("export-deciles", "value", [10]), ("prof-region", "value", None)]),
+            "target list link (deciles)": lambda: (
+                [("export-link", "href")],
+                [("export-deciles", "value", next(decile_sets)), ("prof-region", "value", next(region_cycle))], []),
             "data-quality source filter": lambda: (
                 [("dq-issues", "children")], [("dq-source", "value", next(source_cycle))], []),
             "segments filters": lambda: (
                 [("seg-summary", "children"), ("seg-sizes", "figure"), ("seg-clv-hist", "figure"),
                  ("seg-clv-box", "figure")], segment_filters(next(pick_cycle)), []),
-            "segments export (Platinum tier)": lambda: (
-                [("seg-export-download", "data")], [("seg-export-button", "n_clicks", 1)],
-                segment_filters({"tier": options["tier"][:1]})),
+            "segments export link": lambda: (
+                [("seg-export-link", "href")], segment_filters(next(pick_cycle)), []),
             "campaigns group-by": lambda: (
                 [("camp-performance", "figure"), ("camp-performance-tables", "children")],
                 [("camp-dimension", "value", next(dimension_cycle))], []),
@@ -112,9 +118,26 @@ def main() -> None:
                 code, _ = post_callback(client, *make())
                 times.append((time.perf_counter() - started) * 1000)
                 assert code == 200, (name, code)
-            times.sort()
-            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-            print(f"{name:<34} {statistics.median(times):>8.0f} {p95:>8.0f} {times[-1]:>8.0f}")
+            p95 = percentile_95(times)
+            print(f"{name:<34} {statistics.median(times):>8.0f} {p95:>8.0f} {max(times):>8.0f}")
+        downloads = {
+            "target list (decile 10)": profitability.export_href([10], None),
+            "segments list (Platinum tier)": segments.export_href({"tier": options["tier"][:1]}),
+        }
+        print(f"\n{'download (GET, whole CSV)':<34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'rows':>8} {'MB':>6}")
+        for name, address in downloads.items():
+            client.get(address).get_data()  # warm-up
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                response = client.get(address)
+                body = response.get_data()
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (name, response.status_code)
+            p95 = percentile_95(times)
+            rows = body.count(b"\n") - 1  # less the header
+            print(f"{name:<34} {statistics.median(times):>8.0f} {p95:>8.0f} {max(times):>8.0f} "
+                  f"{rows:>8,} {len(body) / 1e6:>6.1f}")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ main{padding:0 1.2em 2em}
 .not-built{background:#fff6e0;border:1px solid #f0d080;padding:.6em;border-radius:4px;margin:.4em 0}
 .filter{max-width:24em;margin:.5em 0}
 .table-wrap{overflow-x:auto}
+a.button{display:inline-block;padding:.3em .8em;border:1px solid #888;border-radius:4px;background:#f4f4f4;
+color:#222;text-decoration:none}
 """
 
 

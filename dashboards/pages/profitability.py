@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import flask
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, dcc, html
 
-from dashboards import figures
+from dashboards import downloads, figures
 from dashboards.auth import can_see_pii
 from dashboards.components import graph, section, table
 from dashboards.data import ServingData
@@ -17,6 +17,7 @@ from orchestration.audit import record_event
 
 PATH = "/profitability"
 TITLE = "Profitability"
+EXPORT_PATH = "/export/target-list.csv"
 DECILE_OPTIONS = [{"label": f"D{d}", "value": d} for d in range(1, 11)]
 TABLE_COLUMNS = ["profit_decile", "customers", "unprofitable_customers", "revenue", "cost_to_serve", "profit",
                  "avg_profit", "profit_share", "cumulative_profit_share", "avg_products_held",
@@ -84,8 +85,7 @@ def layout(data: ServingData, role: str) -> html.Div:
                    + ("; names and contact details too (your role may see them)." if can_see_pii(role)
                       else "; no personal data for your role.")),
             dcc.Checklist(id="export-deciles", options=DECILE_OPTIONS, value=[10], inline=True),
-            html.Button("Export target list (CSV)", id="export-button", n_clicks=0),
-            dcc.Download(id="export-download"),
+            html.A("Export target list (CSV)", id="export-link", href=export_href([10], None), className="button"),
         ])),
     ])
 
@@ -108,23 +108,32 @@ def register(app, data: ServingData) -> None:
     def _on_shift(share, deciles, region):
         return shift_outputs(data, share, deciles, region)
 
-    @app.callback(
-        Output("export-download", "data"), Input("export-button", "n_clicks"),
-        State("export-deciles", "value"), State("prof-region", "value"), prevent_initial_call=True,
-    )
+    @app.callback(Output("export-link", "href"), Input("export-deciles", "value"), Input("prof-region", "value"),
+                  prevent_initial_call=True)
+    def _on_export_choice(deciles, region):
+        return export_href(deciles, region)
+
+    @app.server.route(EXPORT_PATH, endpoint="export_target_list")
     @data.scoped
-    def _on_export(n_clicks, deciles, region):
-        if not n_clicks:
-            return no_update
-        return export_target_list(data, deciles or [], region, flask.session.get("role"), flask.session.get("user"))
+    def _export():
+        args = flask.request.args
+        content, name = export_target_list(data, downloads.whole_numbers(args.getlist("decile")),
+                                           args.get("region") or None, flask.session.get("role"),
+                                           flask.session.get("user"))
+        return downloads.attachment(content, name)
+
+
+def export_href(deciles: list[int] | None, region: str | None) -> str:
+    """Where the target list of these deciles and region downloads from (EXPORT_PATH)."""
+    return downloads.href(EXPORT_PATH, {"decile": deciles or [], "region": region})
 
 
 def export_target_list(data: ServingData, deciles: list[int], region: str | None, role: str | None,
-                       user: str | None = None) -> dict:
-    """The chosen deciles' customers as CSV (personal columns only for roles that may see them); audited."""
+                       user: str | None = None) -> tuple[bytes, str]:
+    """The chosen deciles' customers as CSV (personal columns only for roles that may see them) and its file
+    name; audited."""
     content, rows = data.target_list_csv(deciles, region, with_pii=can_see_pii(role))
     record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH,
                  detail={"rows": rows, "deciles": sorted({int(d) for d in deciles if 1 <= int(d) <= 10}),
                          "region": region, "personal_data": can_see_pii(role)})
-    name = f"target-list-{dt.date.today().isoformat()}.csv"
-    return {"content": content, "filename": name, "type": "text/csv", "base64": False}
+    return content, f"target-list-{dt.date.today().isoformat()}.csv"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import flask
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, dcc, html
 
-from dashboards import figures
+from dashboards import downloads, figures
 from dashboards.auth import can_see_pii
 from dashboards.components import fmt, graph, not_built, section, table
 from dashboards.data import ServingData, normalise_filters
@@ -18,6 +18,7 @@ from orchestration.audit import record_event
 
 PATH = "/segments"
 TITLE = "Segments"
+EXPORT_PATH = "/export/segment-target-list.csv"
 
 SEGMENT_TYPES = (("value_tier", "Value tiers (customer pyramid)"), ("rfm_segment", "RFM segments"),
                  ("treatment", "Treatments"), ("behaviour_segment", "Behavioural segments"))
@@ -26,7 +27,6 @@ SHARES = ("customer_share", "clv_share", "profit_share", "unprofitable_share", "
 FILTERS = (("tier", "Value tier"), ("behaviour", "Behavioural segment"), ("rfm", "RFM segment"),
            ("decile", "Profit decile"), ("region", "Region"), ("product", "Holds product"),
            ("channel", "Used channel (12 months)"))
-FILTER_STATES = [State(f"seg-f-{key}", "value") for key, _ in FILTERS]
 FILTER_INPUTS = [Input(f"seg-f-{key}", "value") for key, _ in FILTERS]
 
 
@@ -47,14 +47,19 @@ def selection_outputs(data: ServingData, filters: dict):
             figures.clv_box_by_tier(data.clv_by_tier(filters)))
 
 
-def export_segment_list(data: ServingData, filters: dict, user: str | None, role: str | None) -> dict:
-    """The selected customers as CSV (personal columns only for roles that may see them); audited."""
+def export_href(filters: dict) -> str:
+    """Where the list of the customers these filters select downloads from (EXPORT_PATH)."""
+    return downloads.href(EXPORT_PATH, {key: filters.get(key) for key, _ in FILTERS})
+
+
+def export_segment_list(data: ServingData, filters: dict, user: str | None, role: str | None) -> tuple[bytes, str]:
+    """The selected customers as CSV (personal columns only for roles that may see them) and its file name;
+    audited."""
     content, rows = data.segment_target_list_csv(filters, with_pii=can_see_pii(role))
     record_event(data.settings, user=user or "?", role=role or "?", action="export", page=PATH,
                  detail={"rows": rows, "filters": normalise_filters(filters),
                          "personal_data": can_see_pii(role)})
-    name = f"segment-target-list-{dt.date.today().isoformat()}.csv"
-    return {"content": content, "filename": name, "type": "text/csv", "base64": False}
+    return content, f"segment-target-list-{dt.date.today().isoformat()}.csv"
 
 
 def _filters(data: ServingData) -> html.Div:
@@ -86,8 +91,7 @@ def _selection(data: ServingData, role: str) -> html.Div:
                "segment, treatment, CLV, profit decile"
                + ("; names and contact details too (your role may see them)." if can_see_pii(role)
                   else "; no personal data for your role.") + " Every export is recorded in the audit log."),
-        html.Button("Export selected customers (CSV)", id="seg-export-button", n_clicks=0),
-        dcc.Download(id="seg-export-download"),
+        html.A("Export selected customers (CSV)", id="seg-export-link", href=export_href({}), className="button"),
     ])
 
 
@@ -126,10 +130,16 @@ def register(app, data: ServingData) -> None:
                     *(figures.empty_figure(t) for t in ("Segments", "CLV distribution", "CLV by value tier")))
         return selection_outputs(data, chosen(values))
 
-    @app.callback(Output("seg-export-download", "data"), Input("seg-export-button", "n_clicks"), *FILTER_STATES,
-                  prevent_initial_call=True)
+    @app.callback(Output("seg-export-link", "href"), *FILTER_INPUTS, prevent_initial_call=True)
+    def _on_export_choice(*values):
+        return export_href(chosen(values))
+
+    @app.server.route(EXPORT_PATH, endpoint="export_segment_list")
     @data.scoped
-    def _on_export(n_clicks, *values):
-        if not n_clicks or not data.segment_base_ready():
-            return no_update
-        return export_segment_list(data, chosen(values), flask.session.get("user"), flask.session.get("role"))
+    def _export():
+        if not data.segment_base_ready():  # a publish without segments since the page was drawn
+            return flask.Response("Segments are not published any more: reload the page.", status=409,
+                                  mimetype="text/plain")
+        filters = {key: flask.request.args.getlist(key) for key, _ in FILTERS}
+        content, name = export_segment_list(data, filters, flask.session.get("user"), flask.session.get("role"))
+        return downloads.attachment(content, name)

@@ -5,12 +5,17 @@
 
 with
 
+{#- Columns named, not `*`: the union is by position, and on Spark dq_rule_results keeps its partition
+    columns (source_system, delivery_date) last. -#}
+{%- set result_columns = 'source_system, entity, delivery_date, loaded_at, field_name, rule_name, area, '
+    ~ 'rows_checked, rows_failed, first_example, last_example, example_values, is_field_delivered' %}
+
 results as (
 
-    select * from {{ ref('dq_rule_results') }}
+    select {{ result_columns }} from {{ ref('dq_rule_results') }}
     where is_field_delivered
     union all
-    select * from {{ ref('dq_cross_system_results') }}
+    select {{ result_columns }} from {{ ref('dq_cross_system_results') }}
 
 ),
 

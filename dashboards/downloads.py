@@ -3,12 +3,12 @@
 A page's export is a link whose address carries the chosen filters; a callback rewrites the address when a
 filter changes (a few ms). The route (login required, like every path) runs the export, records it in the
 audit log and answers with a CSV attachment. Returned by a callback instead, a 100,000-row list at 1M customers
-took ~0.8 s, half of it spent encoding the text into JSON and decoding it again.
+took 655-806 ms at p95, ~240 ms of it (one profile) in encoding the text into Dash's JSON and decoding it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import flask
@@ -19,11 +19,6 @@ def href(path: str, params: Mapping[str, object]) -> str:
     pairs = [(key, str(value)) for key, values in params.items()
              for value in (values if isinstance(values, list | tuple) else [values]) if value not in (None, "")]
     return f"{path}?{urlencode(pairs)}" if pairs else path
-
-
-def whole_numbers(values: Iterable[str]) -> list[int]:
-    """The values that are whole numbers, as ints; anything else in a query string is ignored."""
-    return [int(v) for v in values if v.strip().isdigit()]
 
 
 def attachment(content: bytes, filename: str) -> flask.Response:

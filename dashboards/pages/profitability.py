@@ -11,7 +11,7 @@ from dash import Input, Output, State, dcc, html
 from dashboards import downloads, figures
 from dashboards.auth import can_see_pii
 from dashboards.components import graph, section, table
-from dashboards.data import ServingData
+from dashboards.data import ServingData, normalise_filters
 from models_ml.profitability import channel_shift
 from orchestration.audit import record_event
 
@@ -117,8 +117,8 @@ def register(app, data: ServingData) -> None:
     @data.scoped
     def _export():
         args = flask.request.args
-        content, name = export_target_list(data, downloads.whole_numbers(args.getlist("decile")),
-                                           args.get("region") or None, flask.session.get("role"),
+        deciles = normalise_filters({"decile": args.getlist("decile")}).get("decile", [])  # checked: 1-10 only
+        content, name = export_target_list(data, deciles, args.get("region") or None, flask.session.get("role"),
                                            flask.session.get("user"))
         return downloads.attachment(content, name)
 

@@ -266,6 +266,27 @@ def test_the_same_person_appears_across_systems_with_noise(demo):
     assert 0.3 < cards / summary.persons < 0.5
 
 
+def test_no_two_persons_share_an_email_address(demo):
+    """Addresses are built from names, so without care namesakes would share one; a real mailbox belongs to
+    one person, and a shared address is the strongest evidence a record linker has."""
+    landing, truth, _ = demo
+    person = {
+        (r["source_system"], r["customer_id"]): r["person_id"]
+        for r in pq.read_table(truth / "identity_map.parquet").to_pylist()
+    }
+    holders: dict[str, set[str]] = {}
+    for path in _files(landing, "customers", "csv"):
+        rows = _csv_rows(path)
+        if "email" not in rows[0]:
+            continue
+        at = rows[0].index("email")
+        for r in rows[1:]:
+            if len(r) == len(rows[0]) and EMAIL.match(r[at]):
+                holders.setdefault(r[at].lower(), set()).add(person[(path.parts[-3], r[0])])
+    assert len(holders) > 1_000
+    assert [e for e, who in holders.items() if len(who) > 1] == []
+
+
 def test_persian_names_and_script_variants_are_present(demo):
     landing, _, _ = demo
     text = "".join(p.read_text(encoding="utf-8-sig") for p in _files(landing, "customers", "csv"))

@@ -351,4 +351,28 @@ def build_persons(
     for f in fields(Persons):
         parts = [getattr(b, f.name) for b in blocks]
         out[f.name] = Address.concat(parts) if isinstance(parts[0], Address) else np.concatenate(parts)
-    return Persons(**out)
+    persons = Persons(**out)
+    persons.email_num = _unique_email_numbers(seed, persons, first, last)
+    return persons
+
+
+def _unique_email_numbers(seed: int, persons: Persons, first: NameTable, last: NameTable) -> np.ndarray:
+    """Email numbers such that no two persons share an address: a mailbox belongs to one person.
+
+    Addresses are built from the name (first, separator, last, number, domain), so namesakes would
+    otherwise collide, and a shared address is the strongest evidence a record linker has that two
+    records are one person. The first person holding an address keeps it; each later one draws a number
+    from 100..9999 (never drawn for the first), in rounds until no address is held twice.
+    """
+    rng = rng_for(seed, "email numbers")
+    first_id = np.unique(np.asarray(first.roman), return_inverse=True)[1][persons.first]
+    last_id = np.unique(np.asarray(last.roman), return_inverse=True)[1][persons.last]
+    num = persons.email_num.copy()
+    while True:
+        key = np.stack([num, persons.email_domain, persons.email_sep, last_id, first_id])
+        order = np.lexsort(key)  # stable: among equal addresses the lowest person index comes first
+        held_before = np.all(key[:, order[1:]] == key[:, order[:-1]], axis=0)
+        clash = order[1:][held_before]
+        if not clash.size:
+            return num
+        num[clash] = rng.integers(100, 10_000, clash.size)

@@ -103,7 +103,9 @@ class IdentitySettings:
     """Identity resolution (models_ml/identity): when records link, when a cluster splits, how the golden
     record is built."""
 
-    threshold: float = 0.9  # match probability at or above which two records link
+    # Match probability at or above which two records link: 0.5, a match more likely than not. Wrong links
+    # are caught by the conflict split, which raises it within a contradicted cluster.
+    threshold: float = 0.5
     split_bits: float = 15.0  # evidence against a pair (bits) that re-splits the cluster holding it
     survivorship: dict = field(default_factory=dict)  # attribute group -> most_recent | most_complete | ...
     source_priority: list = field(default_factory=list)  # source systems, most trusted first

@@ -15,6 +15,7 @@ from models_ml.identity import linkage
 from models_ml.identity.clusters import split_conflicts
 from models_ml.identity.evaluate import pairwise_accuracy
 from models_ml.identity.linkage import LinkageModel, settings_creator
+from models_ml.identity.nicknames import name_forms, with_name_forms
 from models_ml.identity.normalise import normalised_records_sql
 from models_ml.identity.resolve import IdentityConfig, create_registry, resolve
 from models_ml.identity.survivorship import golden_records_sql, validate_rules
@@ -271,6 +272,26 @@ def test_within_group_scoring_can_leave_out_the_pairs_that_neither_link_nor_spli
     assert sorted(relevant, key=key) == sorted(expected, key=key)
     assert ("core|R0", "web|R1") in {key(p) for p in relevant}  # links
     assert 0 < len(relevant) < len(every)
+
+
+def test_a_nickname_weighs_as_the_same_first_name_not_as_a_different_one():
+    assert name_forms("jim") == ["james", "jim"]  # the nickname and the name it stands for
+    assert "william" in name_forms("bill") and name_forms("zahra") == ["zahra"]
+    forms = with_name_forms(pa.table({"first_name_n": pa.array(["jim", None, "jim"], pa.string())}))
+    assert forms["first_name_forms"].to_pylist() == [["james", "jim"], None, ["james", "jim"]]
+
+    # Two pairs alike in everything but the first names: Jim and James (nickname variants), Jim and Harold
+    # (different). In the fixed model the variant level weighs 0.05/0.01 and a different name 0.02/0.97, so
+    # the two pairs' odds differ by exactly 5 / (0.02 / 0.97).
+    base = {"last_name": "Roberts", "email": "jr@example.com", "date_of_birth": dt.date(1970, 5, 6)}
+    rows = [{"source_system": "core", "customer_id": "A", "first_name": "Jim", **base},
+            {"source_system": "web", "customer_id": "B", "first_name": "James", **base},
+            {"source_system": "mk", "customer_id": "C", "first_name": "Harold", **base}]
+    records = pa.Table.from_pylist(_normalise(rows))
+    scored = LinkageModel(_fixed_model(), "duckdb").score_all(records, 0.0).to_pylist()
+    p = {(r["unique_id_l"], r["unique_id_r"]): r["match_probability"] for r in scored}
+    odds = {k: v / (1 - v) for k, v in p.items()}
+    assert odds[("core|A", "web|B")] / odds[("core|A", "mk|C")] == pytest.approx(5 / (0.02 / 0.97), rel=1e-6)
 
 
 # Thirty-one different people registered at their branch's address (no address of their own on file).

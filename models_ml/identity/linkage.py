@@ -31,6 +31,7 @@ from splink.internals.database_api import DatabaseAPI
 from splink.internals.exceptions import EMTrainingException
 
 from models_ml.identity import BACKENDS
+from models_ml.identity.nicknames import FORMS_COLUMN, with_name_forms
 from models_ml.identity.normalise import MATCH_COLUMNS
 
 # Columns whose exact matches are weighed by how common the value is (a shared 'Smith' says less than a
@@ -171,12 +172,19 @@ def _comparison(column: str, *levels, tf: bool = False) -> CustomComparison:
 
 def comparisons() -> list[CustomComparison]:
     """One comparison per field, levels from the strongest agreement to none."""
-    names = [
-        _comparison(c, cll.JaroWinklerLevel(c, 0.92), cll.JaroWinklerLevel(c, 0.80), tf=True)
-        for c in ("first_name_n", "last_name_n")
-    ]
     return [
-        *names,
+        _comparison(
+            "first_name_n",
+            # Jim and James, Bill and Will: a nickname is often far from its name by any string distance.
+            cll.ArrayIntersectLevel(FORMS_COLUMN, 1).configure(label_for_charts="nickname variants"),
+            cll.JaroWinklerLevel("first_name_n", 0.92),
+            cll.JaroWinklerLevel("first_name_n", 0.80),
+            tf=True,
+        ),
+        _comparison(
+            "last_name_n", cll.JaroWinklerLevel("last_name_n", 0.92), cll.JaroWinklerLevel("last_name_n", 0.80),
+            tf=True,
+        ),
         _comparison(
             "dob",
             cll.CustomLevel("dob_l = dob_swapped_r or dob_swapped_l = dob_r", "day and month swapped"),
@@ -215,10 +223,12 @@ RECORD_COLUMNS = ("unique_id", "source_system", *MATCH_COLUMNS)
 
 
 def _records(table: pa.Table) -> pa.Table:
+    """The columns Splink compares: RECORD_COLUMNS and the first name's nickname forms (derived here, so
+    the stored match hash and the registry do not depend on the nickname list)."""
     missing = [c for c in RECORD_COLUMNS if c not in table.column_names]
     if missing:
         raise ValueError(f"records lack the columns {missing} (see normalise.normalised_records_sql)")
-    return table.select(list(RECORD_COLUMNS))
+    return with_name_forms(table.select(list(RECORD_COLUMNS)))
 
 
 def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:

@@ -43,7 +43,9 @@ SCHEMA = "identity"
 
 @dataclass(frozen=True)
 class IdentityConfig:
-    threshold: float = 0.9  # match probability at or above which two records link
+    # Match probability at or above which two records link: 0.5, a match more likely than not. Wrong links
+    # are caught by the conflict split, which raises it within a contradicted cluster.
+    threshold: float = 0.5
     contradiction_bits: float = 15.0  # evidence against (bits) that splits a cluster holding the pair
     survivorship: dict[str, str] = field(default_factory=dict)  # attribute group -> rule
     source_priority: tuple[str, ...] = ()

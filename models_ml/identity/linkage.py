@@ -224,13 +224,18 @@ def settings_creator() -> SettingsCreator:
 RECORD_COLUMNS = ("unique_id", "source_system", *MATCH_COLUMNS)
 
 
-def _records(table: pa.Table) -> pa.Table:
-    """The columns Splink compares: RECORD_COLUMNS and the first name's nickname forms (derived here, so
-    the stored match hash and the registry do not depend on the nickname list)."""
+def _record_columns(table: pa.Table) -> pa.Table:
+    """RECORD_COLUMNS of `table`, or a clear error naming the ones it lacks."""
     missing = [c for c in RECORD_COLUMNS if c not in table.column_names]
     if missing:
         raise ValueError(f"records lack the columns {missing} (see normalise.normalised_records_sql)")
-    return with_name_forms(table.select(list(RECORD_COLUMNS)))
+    return table.select(list(RECORD_COLUMNS))
+
+
+def _records(table: pa.Table) -> pa.Table:
+    """The columns Splink compares: RECORD_COLUMNS and the first name's nickname forms (derived here, so
+    the stored match hash and the registry do not depend on the nickname list)."""
+    return with_name_forms(_record_columns(table))
 
 
 def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
@@ -356,7 +361,7 @@ class LinkageModel:
         settings["retain_intermediate_calculation_columns"] = True
         table = db_api.register(records, table_name="grouped_records")
         linker = Linker(table, settings, log_level=logging.WARNING)
-        for column, tf in term_frequencies(_records(term_frequency_base)).items():
+        for column, tf in term_frequencies(_record_columns(term_frequency_base)).items():
             linker.table_management.register_term_frequency_lookup(
                 db_api.register(tf, table_name=f"tf_lookup_{column}"), column
             )
@@ -392,7 +397,7 @@ class LinkageModel:
         left = db_api.register(new, table_name="new_records")
         right = db_api.register(existing, table_name="existing_records")
         linker = Linker(left, settings, log_level=logging.WARNING)
-        for column, tf in term_frequencies(_records(base)).items():
+        for column, tf in term_frequencies(_record_columns(base)).items():
             linker.table_management.register_term_frequency_lookup(
                 db_api.register(tf, table_name=f"tf_lookup_{column}"), column
             )

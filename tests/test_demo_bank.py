@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.demo_bank import DemoSummary, generate, generate_demo
+from orchestration.demo_bank import reference as ref
+from orchestration.demo_bank.world import build_names
 from orchestration.landing.contract import ENTITIES
 
 START = dt.date(2024, 1, 1)
@@ -285,6 +287,46 @@ def test_no_two_persons_share_an_email_address(demo):
                 holders.setdefault(r[at].lower(), set()).add(person[(path.parts[-3], r[0])])
     assert len(holders) > 1_000
     assert [e for e, who in holders.items() if len(who) > 1] == []
+
+
+def test_latin_names_follow_the_census_shares_behind_the_hand_picked_ones():
+    last = ref.census_names("all.last")
+    assert len(last) == 88_799 and last["Smith"] == 1.006 and last["Jones"] == 0.621
+    assert "McDonald" in last and "Mcdonald" not in last  # MCDONALD written as names usually are
+    first, surnames = build_names(7)
+    latin = np.flatnonzero(~surnames.persian)
+    text = surnames.text.take(latin).to_pylist()
+    weight = dict(zip(text, surnames.weight[latin], strict=True))
+    assert text[: len(ref.LATIN_LAST)] == list(ref.LATIN_LAST)  # the hand-picked names first
+    assert len(text) == len(set(text)) == len(set(ref.LATIN_LAST) | set(last))
+    assert weight["Smith"] == 1.006 and weight["Pedigo"] == last["Pedigo"]  # a name from the census tail
+    assert weight["Müller"] == ref.HAND_PICKED_SHARE  # hand-picked, not in the census
+    # Persian names keep their popularity by list order: 1/3 for the first, 1/4 for the second, ...
+    persian = surnames.weight[surnames.persian]
+    assert persian[0] == pytest.approx(1 / 3) and persian[1] == pytest.approx(1 / 4)
+    female = first.text.take(np.flatnonzero(~first.persian & (first.gender == 0))).to_pylist()
+    assert "Mary" in female and "Olivia" == female[0]
+    # Three distinct one-edit typos per name, none the name itself.
+    typos = surnames.typos.to_pylist()
+    for i in (0, len(text) - 1):
+        variants = typos[3 * i : 3 * i + 3]
+        assert len(set(variants)) == 3 and text[i] not in variants
+
+
+def test_namesakes_are_about_as_rare_as_in_a_real_population(demo):
+    """With the 226 hand-picked Latin names alone one Latin-named person in eleven was a Smith and 2,000
+    customers had at most 126 surnames; with the census shares most surnames belong to one or two persons."""
+    landing, _, _ = demo
+    surnames = []
+    for path in _files(landing, "customers", "csv"):
+        if path.parts[-3] == "core_banking":
+            rows = _csv_rows(path)
+            at = rows[0].index("last_name")
+            surnames += [r[at].strip().lower() for r in rows[1:] if len(r) == len(rows[0])]
+    counts = np.unique(surnames, return_counts=True)[1]
+    assert len(surnames) > 1_500
+    assert counts.max() / len(surnames) < 0.03  # the commonest surname
+    assert len(counts) > 1_000
 
 
 def test_persian_names_and_script_variants_are_present(demo):

@@ -7,6 +7,7 @@ what earlier days looked like: the demo can be re-run with a later end to get da
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass, fields
 
@@ -80,6 +81,7 @@ class NameTable:
     gender: np.ndarray  # 0 female, 1 male, -1 family names
     nickname: pa.Array  # the usual short form, or the name itself
     typos: pa.Array  # N_TYPOS one-edit variants per name, flattened
+    weight: np.ndarray  # how often persons bear the name, relative to the others of its kind
 
 
 def _ascii(s: str) -> str:
@@ -91,16 +93,16 @@ _PERSIAN_SIMILAR = "بپتثسشزژرکگلمنوهیاد"
 _KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
 
 
-def _one_edit(rng: np.random.Generator, s: str, persian: bool) -> str:
-    """One typo: substitute, delete, transpose or double a letter (never the first letter)."""
+def _one_edit(s: str, persian: bool, where: float, op: int, which: float) -> str:
+    """One typo: substitute, delete, transpose or double a letter (never the first letter). `where` and
+    `which` in [0, 1) pick the letter and the substitute, `op` in 0..3 the kind of edit."""
     letters = [i for i, ch in enumerate(s) if ch.isalpha()][1:]
     if not letters:
         return s + s[-1]
-    i = int(rng.choice(letters))
-    op = int(rng.integers(4))
+    i = letters[int(where * len(letters))]
     if op == 0:
         pool = _PERSIAN_SIMILAR if persian else _KEYBOARD
-        ch = pool[int(rng.integers(len(pool)))]
+        ch = pool[int(which * len(pool))]
         return s[:i] + (ch if s[i].islower() or persian else ch.upper()) + s[i + 1 :]
     if op == 1 and len(s) > 3:
         return s[:i] + s[i + 1 :]
@@ -109,15 +111,25 @@ def _one_edit(rng: np.random.Generator, s: str, persian: bool) -> str:
     return s[:i] + s[i] + s[i:]
 
 
-def _name_table(seed: int, entries: list[tuple[str, str, bool, int, str]]) -> NameTable:
+def _name_table(seed: int, entries: list[tuple[str, str, bool, int, str, float]]) -> NameTable:
     rng = rng_for(seed, "typos")
+    # Random draws for a few tries per name, made at once: drawing per edit took 3 s for the census names.
+    tries = rng.random((len(entries), 2 * N_TYPOS, 3)).tolist()
     typos = []
-    for text, _, persian, _, _ in entries:  # a loop over the vocabulary, not over persons
+    # A loop over the vocabulary, not over persons.
+    for (text, _, persian, _, _, _), draws in zip(entries, tries, strict=True):
         variants: list[str] = []
-        while len(variants) < N_TYPOS:
-            v = _one_edit(rng, text, persian)
+        for where, op, which in draws:
+            v = _one_edit(text, persian, where, int(op * 4), which)
             if v != text and v not in variants:
                 variants.append(v)
+                if len(variants) == N_TYPOS:
+                    break
+        extra = text
+        while len(variants) < N_TYPOS:  # tries that kept repeating (a short name): double the last letter
+            extra += text[-1]
+            if extra not in variants:
+                variants.append(extra)
         typos.extend(variants)
     return NameTable(
         text=pa.array([e[0] for e in entries]),
@@ -126,22 +138,39 @@ def _name_table(seed: int, entries: list[tuple[str, str, bool, int, str]]) -> Na
         gender=np.array([e[3] for e in entries]),
         nickname=pa.array([e[4] for e in entries]),
         typos=pa.array(typos),
+        weight=np.array([e[5] for e in entries]),
     )
 
 
+def _zipf(n: int) -> np.ndarray:
+    """Popularity by list order for the hand-written Persian lists, so common names collide like real ones."""
+    return 1.0 / (np.arange(n) + 3.0)
+
+
+def _latin(hand_picked: tuple[str, ...], census: dict[str, float]) -> list[tuple[str, float]]:
+    """The hand-picked names (census share, else HAND_PICKED_SHARE), then the census names not among them."""
+    picked = set(hand_picked)
+    return [(n, census.get(n, ref.HAND_PICKED_SHARE)) for n in hand_picked] + [
+        (n, w) for n, w in census.items() if n not in picked
+    ]
+
+
+@functools.cache  # the same tables for every demo with this seed in a process (1-2 s to build)
 def build_names(seed: int) -> tuple[NameTable, NameTable]:
-    first = [(n, _ascii(n), False, 0, ref.NICKNAMES.get(n, n)) for n in ref.LATIN_FEMALE]
-    first += [(n, _ascii(n), False, 1, ref.NICKNAMES.get(n, n)) for n in ref.LATIN_MALE]
-    first += [(n, r, True, 0, n) for n, r in ref.PERSIAN_FEMALE]
-    first += [(n, r, True, 1, n) for n, r in ref.PERSIAN_MALE]
-    last = [(n, _ascii(n), False, -1, n) for n in ref.LATIN_LAST]
-    last += [(n, r, True, -1, n) for n, r in ref.PERSIAN_LAST]
+    first = [(n, _ascii(n), False, 0, ref.NICKNAMES.get(n, n), w)
+             for n, w in _latin(ref.LATIN_FEMALE, ref.census_names("female.first"))]
+    first += [(n, _ascii(n), False, 1, ref.NICKNAMES.get(n, n), w)
+              for n, w in _latin(ref.LATIN_MALE, ref.census_names("male.first"))]
+    for gender, names in ((0, ref.PERSIAN_FEMALE), (1, ref.PERSIAN_MALE)):
+        first += [(n, r, True, gender, n, w) for (n, r), w in zip(names, _zipf(len(names)), strict=True)]
+    last = [(n, _ascii(n), False, -1, n, w) for n, w in _latin(ref.LATIN_LAST, ref.census_names("all.last"))]
+    last += [(n, r, True, -1, n, w) for (n, r), w in zip(ref.PERSIAN_LAST, _zipf(len(ref.PERSIAN_LAST)), strict=True)]
     return _name_table(seed, first), _name_table(seed, last)
 
 
-def _pick(rng: np.random.Generator, candidates: np.ndarray, size: int) -> np.ndarray:
-    """Names by a Zipf-like popularity (list order), so common names collide like real ones."""
-    w = 1.0 / (np.arange(len(candidates)) + 3.0)
+def _pick(rng: np.random.Generator, names: NameTable, candidates: np.ndarray, size: int) -> np.ndarray:
+    """`size` names among `candidates` (indices into `names`), each as often as its weight says."""
+    w = names.weight[candidates]
     return candidates[rng.choice(len(candidates), size=size, p=w / w.sum())]
 
 
@@ -237,10 +266,10 @@ def _block(seed: int, block: int, n: int, start: int, geo: Geo, first: NameTable
         for g in (0, 1):
             who = np.flatnonzero((persian == is_p) & (gender == g))
             first_idx[who] = _pick(
-                rng, np.flatnonzero((first.persian == is_p) & (first.gender == g)), len(who)
+                rng, first, np.flatnonzero((first.persian == is_p) & (first.gender == g)), len(who)
             )
     last_idx = np.where(
-        persian, _pick(rng, np.flatnonzero(last.persian), n), _pick(rng, np.flatnonzero(~last.persian), n)
+        persian, _pick(rng, last, np.flatnonzero(last.persian), n), _pick(rng, last, np.flatnonzero(~last.persian), n)
     )
     # Ages outside 18..92 are reflected back inside, not clipped: clipping would pile a few per cent of
     # the base onto two birth dates (start - 18 and - 92 years), a spike the sentinel detection rightly flags.

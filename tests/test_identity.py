@@ -191,7 +191,7 @@ def test_stable_keys_across_two_refreshes():
     # Second refresh: a marketing system adds records for people 100..139 and one new person; web
     # person 5 adds a postcode (a changed record, scored again). Old records keep their keys, new
     # records join them, and the model is not trained again.
-    newcomer = _people(181)[180]
+    newcomer = {**_people(181)[180], "first_name": "Wendell", "last_name": "Quigley"}  # no namesake here
     marketing = [{"source_system": "mk", "customer_id": f"M{i}", "first_name": people[i]["first_name"],
                   "last_name": people[i]["last_name"], "email": people[i]["email"],
                   "postcode": people[i]["postcode"], "address_line1": people[i]["address_line1"]}
@@ -292,6 +292,47 @@ def test_a_nickname_weighs_as_the_same_first_name_not_as_a_different_one():
     p = {(r["unique_id_l"], r["unique_id_r"]): r["match_probability"] for r in scored}
     odds = {k: v / (1 - v) for k, v in p.items()}
     assert odds[("core|A", "web|B")] / odds[("core|A", "mk|C")] == pytest.approx(5 / (0.02 / 0.97), rel=1e-6)
+
+
+def test_a_rare_full_name_alone_makes_a_candidate_pair_and_a_common_one_does_not(monkeypatch):
+    names = pa.table({"first_name_n": ["ada"] * 2 + ["john"] * 11 + [None],
+                      "last_name_n": ["byron"] * 2 + ["smith"] * 11 + ["byron"]})
+    rare = linkage._rare_full_name(names, names).to_pylist()
+    assert rare == ["ada byron"] * 2 + [None] * 12  # 11 John Smiths are more than RARE_FULL_NAME_RECORDS
+    # Rarity is counted over the base (all records), not over the records at hand.
+    assert linkage._rare_full_name(names.slice(11, 2), names).to_pylist() == [None, None]
+    assert linkage._rare_full_name(names.slice(0, 1), names.slice(0, 1)).to_pylist() == ["ada byron"]
+
+    # A contact-centre record (phone) and a marketing one (email) share only the name.
+    rows = [{"source_system": "cc", "customer_id": "A", "first_name": "Ada", "last_name": "Byron",
+             "phone": "07700900001"},
+            {"source_system": "mk", "customer_id": "B", "first_name": "ADA", "last_name": "Byron",
+             "email": "ada@example.com"}]
+    rows += [{"source_system": "mk", "customer_id": f"S{i}", "first_name": "John", "last_name": "Smith",
+              "email": f"js{i}@example.com"} for i in range(11)]
+    records = pa.Table.from_pylist(_normalise(rows))
+    model = LinkageModel(_fixed_model(), "duckdb")
+
+    def pairs() -> set[tuple[str, str]]:
+        scored = model.score_all(records, 0.0)
+        return set(zip(scored["unique_id_l"].to_pylist(), scored["unique_id_r"].to_pylist(), strict=True))
+
+    assert pairs() == {("cc|A", "mk|B")}  # the eleven John Smiths are never compared
+    monkeypatch.setattr(linkage, "RARE_FULL_NAME_RECORDS", 1)
+    assert pairs() == set()
+
+
+def test_a_shared_email_local_part_weighs_less_the_more_records_use_it():
+    """Local parts are made from names, so a common one ('bokim' at four providers) says less than a rare
+    one ('annlee' at two): the same-local-part level is adjusted by the local part's frequency, and the
+    two pairs' odds differ by exactly the ratio of the frequencies, 4 / 2."""
+    emails = ["ann.lee@a.com", "annlee@b.com", "bo.kim@a.com", "bokim@b.com", "bo_kim@c.com", "bokim@d.com"]
+    rows = [{"source_system": "web", "customer_id": f"R{i}", "email": e} for i, e in enumerate(emails)]
+    records = pa.Table.from_pylist(_normalise(rows))
+    scored = LinkageModel(_fixed_model(), "duckdb").score_all(records, 0.0).to_pylist()
+    odds = {(r["unique_id_l"], r["unique_id_r"]): r["match_probability"] / (1 - r["match_probability"])
+            for r in scored}
+    assert odds[("web|R0", "web|R1")] / odds[("web|R2", "web|R3")] == pytest.approx(4 / 2, rel=1e-6)
 
 
 # Thirty-one different people registered at their branch's address (no address of their own on file).

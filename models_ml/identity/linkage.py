@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.comparison_library import CustomComparison
@@ -36,7 +37,7 @@ from models_ml.identity.normalise import MATCH_COLUMNS
 
 # Columns whose exact matches are weighed by how common the value is (a shared 'Smith' says less than a
 # shared 'Vandersteen').
-TF_COLUMNS = ("first_name_n", "last_name_n", "email_n", "phone_n", "postcode_n")
+TF_COLUMNS = ("first_name_n", "last_name_n", "email_n", "email_local", "phone_n", "postcode_n")
 
 # Candidate pairs are those that agree on at least one of these. Each is selective (small blocks) and
 # together they keep recall: a typo in the name still agrees on email, phone or date of birth; a missing
@@ -56,7 +57,13 @@ PREDICTION_BLOCKING_RULES = (
     "l.first_name_n = r.first_name_n and l.postcode_n = r.postcode_n",
     "l.address_n = r.address_n and l.postcode_n = r.postcode_n",
     "l.email_local = r.email_local",
+    # The full name alone, when few records bear it: a rare name is evidence enough to look at the pair
+    # (a contact-centre record with a phone and a marketing one with an email share nothing else).
+    "l.rare_full_name = r.rare_full_name",
 )
+# Records a full name may have and still be rare (about two persons' worth); beyond it the name is common
+# and its block would grow with the square of the population.
+RARE_FULL_NAME_RECORDS = 10
 # Rules that admit next to no false positives, for the prior (probability two random records match).
 DETERMINISTIC_RULES = (
     "l.email_n = r.email_n and l.last_name_n = r.last_name_n",
@@ -194,7 +201,10 @@ def comparisons() -> list[CustomComparison]:
         ),
         _comparison(
             "email_n",
-            cll.CustomLevel("email_local_l = email_local_r", "same local part"),
+            # Local parts are built from names: 'mohammadrezaei' at two providers is often two namesakes.
+            cll.CustomLevel("email_local_l = email_local_r", "same local part").configure(
+                tf_adjustment_column="email_local", tf_adjustment_weight=1.0
+            ),
             cll.JaroWinklerLevel("email_local", 0.90),
             tf=True,
         ),
@@ -232,10 +242,26 @@ def _record_columns(table: pa.Table) -> pa.Table:
     return table.select(list(RECORD_COLUMNS))
 
 
-def _records(table: pa.Table) -> pa.Table:
-    """The columns Splink compares: RECORD_COLUMNS and the first name's nickname forms (derived here, so
-    the stored match hash and the registry do not depend on the nickname list)."""
-    return with_name_forms(_record_columns(table))
+def _records(table: pa.Table, base: pa.Table | None = None) -> pa.Table:
+    """The columns Splink compares: RECORD_COLUMNS, the first name's nickname forms and the rare full name
+    (derived here, so the stored match hash and the registry depend on neither the nickname list nor on
+    other records). How rare a name is is counted over `base` (default: `table`), all the records there
+    are, when `table` is only some of them."""
+    table = with_name_forms(_record_columns(table))
+    return table.append_column("rare_full_name", _rare_full_name(table, table if base is None else base))
+
+
+def _full_name(table: pa.Table) -> pa.ChunkedArray:
+    first, last = (table[c].cast(pa.string()) for c in ("first_name_n", "last_name_n"))  # all-null: type null
+    return pc.binary_join_element_wise(first, last, " ")
+
+
+def _rare_full_name(table: pa.Table, base: pa.Table) -> pa.ChunkedArray:
+    """'first last' where at most RARE_FULL_NAME_RECORDS records of `base` bear it, else null."""
+    counts = pa.table({"name": _full_name(base)}).group_by("name").aggregate([("name", "count")])
+    rare = counts.filter(pc.less_equal(counts["name_count"], RARE_FULL_NAME_RECORDS))["name"]
+    name = _full_name(table)
+    return pc.if_else(pc.is_in(name, value_set=rare.combine_chunks()), name, pa.scalar(None, pa.string()))
 
 
 def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
@@ -352,7 +378,7 @@ class LinkageModel:
         bits (they split). A pair that is neither is never kept and never splits (clusters.split_conflicts),
         so dropping it changes nothing; at 1M demo customers the pairs of the large groups were most of
         memory."""
-        records = _records(records).append_column("group_id", groups)
+        records = _records(records, term_frequency_base).append_column("group_id", groups)
         _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
         records = records.append_column("in_large_group", pa.array(counts[inverse] > LARGE_GROUP))
         db_api = splink_api(self.backend)
@@ -389,8 +415,9 @@ class LinkageModel:
         """Pairs between `new` records and `existing` ones, and among the new ones, with match_probability
         >= threshold; existing records are not compared with each other (incremental linkage).
         Term frequencies come from `term_frequency_base` (default: existing and new together)."""
-        existing, new = _records(existing), _records(new)
-        base = term_frequency_base if term_frequency_base is not None else pa.concat_tables([existing, new])
+        base = term_frequency_base if term_frequency_base is not None else pa.concat_tables(
+            [_record_columns(existing), _record_columns(new)])
+        existing, new = _records(existing, base), _records(new, base)
         db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)

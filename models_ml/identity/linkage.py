@@ -48,9 +48,9 @@ PREDICTION_BLOCKING_RULES = (
     "l.national_id_n = r.national_id_n",
     "l.dob = r.dob and substr(l.last_name_n, 1, 1) = substr(r.last_name_n, 1, 1)",
     "l.dob = r.dob and substr(l.first_name_n, 1, 1) = substr(r.first_name_n, 1, 1)",
-    # A full name alone is not selective: common names make blocks that grow with the square of the
-    # population (3.5 billion pairs at 1M demo customers, which ran out of memory), so with the birth
-    # year or the postcode district.
+    # A common full name alone is not selective: its blocks grow with the square of the population (3.5
+    # billion pairs at 1M demo customers before the demo drew census names, which ran out of memory), so
+    # with the birth year or the postcode district.
     "l.first_name_n = r.first_name_n and l.last_name_n = r.last_name_n and substr(l.dob, 1, 4) = substr(r.dob, 1, 4)",
     "l.first_name_n = r.first_name_n and l.last_name_n = r.last_name_n and l.postcode_district = r.postcode_district",
     "l.last_name_n = r.last_name_n and l.postcode_n = r.postcode_n",

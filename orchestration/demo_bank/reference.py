@@ -246,12 +246,14 @@ LATIN_LAST = (
 ).split() + ["Da Silva", "Van Dijk", "Smith-Jones"]
 
 # The hand-picked names above come first (they carry the nicknames, accents, apostrophes and hyphens the
-# normalisation must handle); behind them, the long tail of a real population: the 1990 US census frequency
-# lists that ship inside the `names` package (88,799 surnames, 4,275 female and 1,219 male given names, each
-# with its share of the population in per cent). With the hand-picked names alone (drawn by list order) one
-# Latin-named person in eleven was a Smith and a shared full name said next to nothing, unlike in any real
-# customer base. Persons draw names by these shares; a hand-picked name the census lacks (Isla, Müller)
-# gets HAND_PICKED_SHARE.
+# normalisation must handle); behind them, a real population's shares: the 1990 US census frequency lists
+# that ship inside the `names` package (4,275 female and 1,219 male given names and 88,799 surnames, each
+# with its share of the population in per cent, rounded to three decimals: 69,960 surnames show 0.000 and
+# are never drawn, so 18,839 are). With the hand-picked names alone (drawn by list order) one Latin-named
+# person in eleven was a Smith and a shared full name said next to nothing, unlike in any real customer
+# base. Persons draw names by these shares; a hand-picked name the census lacks (Isla, Da Silva) gets
+# HAND_PICKED_SHARE. Census spellings without accents or apostrophes (Garcia, Obrien) stay beside the
+# hand-picked ones (García, O'Brien) as names of their own.
 HAND_PICKED_SHARE = 0.02  # per cent: about the share of the census's 550th surname
 
 

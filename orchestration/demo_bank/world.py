@@ -80,7 +80,7 @@ class NameTable:
     persian: np.ndarray
     gender: np.ndarray  # 0 female, 1 male, -1 family names
     nickname: pa.Array  # the usual short form, or the name itself
-    typos: pa.Array  # N_TYPOS one-edit variants per name, flattened
+    typos: pa.Array  # N_TYPOS typo variants per name, flattened (one edit; a few short names: a doubled letter)
     weight: np.ndarray  # how often persons bear the name, relative to the others of its kind
 
 

@@ -335,6 +335,28 @@ def test_a_shared_email_local_part_weighs_less_the_more_records_use_it():
     assert odds[("web|R0", "web|R1")] / odds[("web|R2", "web|R3")] == pytest.approx(4 / 2, rel=1e-6)
 
 
+def test_a_model_stored_with_other_rules_is_trained_again():
+    """A model keeps the comparisons and blocking rules it was built with; one stored by an earlier version
+    (here: without the rare-full-name rule) would keep linking by the old ones, so it is replaced."""
+    assert LinkageModel(_fixed_model()).is_current
+    old = json.loads(_fixed_model())
+    old["blocking_rules_to_generate_predictions"] = [
+        r for r in old["blocking_rules_to_generate_predictions"] if "rare_full_name" not in r["blocking_rule"]]
+    assert not LinkageModel(json.dumps(old)).is_current
+    people = _people(60)
+    con = duckdb.connect()
+    _customers(con, [{"source_system": "core", "customer_id": f"C{i}", **p} for i, p in enumerate(people)]
+               + [{"source_system": "web", "customer_id": f"W{i}", "first_name": p["first_name"],
+                   "last_name": p["last_name"], "email": p["email"]} for i, p in enumerate(people[:20])])
+    create_registry(con)
+    con.execute("insert into identity.model values ('2024-01-01', 0, ?)", [json.dumps(old)])
+    report = resolve(con, "customers_in", IdentityConfig(), now=dt.datetime(2024, 1, 2))
+    assert report.trained
+    (models,) = con.execute("select count(*) from identity.model").fetchall()[0]
+    (latest,) = con.execute("select model_json from identity.model order by trained_at desc limit 1").fetchall()[0]
+    assert models == 2 and LinkageModel(latest).is_current
+
+
 # Thirty-one different people registered at their branch's address (no address of their own on file).
 BRANCH_FIRST = ["Aled", "Beatriz", "Cormac", "Dervla", "Emeka", "Farida", "Gwilym", "Hana", "Idris", "Jolanta",
                 "Kwame", "Lorna", "Mateo", "Niamh", "Osian", "Priya", "Quentin", "Rhiannon", "Soren", "Tamsin",

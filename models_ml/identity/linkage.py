@@ -344,6 +344,15 @@ class LinkageModel:
         _close(db_api)
         return cls(json.dumps(model, sort_keys=True), backend)
 
+    @property
+    def is_current(self) -> bool:
+        """Whether the model was built with this version's comparisons and blocking rules. A model stored
+        by an earlier version scores with its own, so a change to them would never reach a warehouse
+        linked before it."""
+        stored = json.loads(self.model_json)
+        current = settings_creator().create_settings_dict(stored.get("sql_dialect", "duckdb"))
+        return _design(stored) == _design(current)
+
     def _linker(self, records: pa.Table | None) -> tuple[Linker, DatabaseAPI]:
         db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
@@ -439,6 +448,19 @@ class LinkageModel:
             parts.append(_pairs(within.as_pyarrow_table()))
         _close(db_api)
         return pa.concat_tables(parts) if parts else _pairs(None)
+
+
+def _design(settings: dict) -> tuple:
+    """What a model's settings hold besides trained numbers: the blocking rules and, per comparison, each
+    level's condition and term-frequency adjustment."""
+    rules = tuple(r["blocking_rule"] if isinstance(r, dict) else r
+                  for r in settings["blocking_rules_to_generate_predictions"])
+    levels = tuple(
+        (c["output_column_name"], tuple((lv["sql_condition"], lv.get("tf_adjustment_column"),
+                                         lv.get("tf_adjustment_weight"), lv.get("is_null_level", False))
+                                        for lv in c["comparison_levels"]))
+        for c in settings["comparisons"])
+    return rules, levels
 
 
 def _close(db_api: DatabaseAPI) -> None:

@@ -9,7 +9,8 @@ refreshes, and writes (schema `identity`):
 - `links`: the pairs kept as links (match_probability >= threshold, not split off), so the next run can
   rebuild clusters without scoring old records again;
 - `key_events`: the log of keys created, merged, split and of records moving between keys;
-- `model`: the trained Splink model (trained on the first run, then reused);
+- `model`: the trained Splink model (trained on the first run, then reused until this version's comparisons
+  or blocking rules differ from the stored model's: then trained again, and every record scored);
 - `customer_xref` and `golden_customers`: what the dbt ODS reads.
 
 Stable-key rule. After clustering, each existing key goes to the cluster holding most of its
@@ -25,6 +26,7 @@ Records moving between two keys that both live on are logged as `move`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -39,6 +41,7 @@ from models_ml.identity.normalise import MATCH_COLUMNS, normalised_records_sql
 from models_ml.identity.survivorship import golden_records_sql, validate_rules
 
 SCHEMA = "identity"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,10 @@ def resolve(
     ).fetchall()[0]
     model_rows = con.execute(f"select model_json from {SCHEMA}.model order by trained_at desc limit 1").fetchall()
     model_row = model_rows[0] if model_rows else None
+    if model_row is not None and not LinkageModel(model_row[0], config.backend).is_current:
+        logger.warning("the stored linkage model has other comparisons or blocking rules than this version's: "
+                       "training again and scoring every record (keys stay by the stable-key rule)")
+        model_row = None
     matchable = current.filter(pc.field("has_match_data"))
     trained = model_row is None
     timings["prepare"] = time.perf_counter() - start

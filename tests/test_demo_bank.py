@@ -299,14 +299,14 @@ def test_latin_names_follow_the_census_shares_behind_the_hand_picked_ones():
     weight = dict(zip(text, surnames.weight[latin], strict=True))
     assert text[: len(ref.LATIN_LAST)] == list(ref.LATIN_LAST)  # the hand-picked names first
     assert len(text) == len(set(text)) == len(set(ref.LATIN_LAST) | set(last))
-    assert weight["Smith"] == 1.006 and weight["Pedigo"] == last["Pedigo"]  # a name from the census tail
+    assert weight["Smith"] == 1.006 and weight["Pedigo"] == last["Pedigo"]  # a census name not hand-picked
     assert weight["Müller"] == ref.HAND_PICKED_SHARE  # hand-picked, not in the census
     # Persian names keep their popularity by list order: 1/3 for the first, 1/4 for the second, ...
     persian = surnames.weight[surnames.persian]
     assert persian[0] == pytest.approx(1 / 3) and persian[1] == pytest.approx(1 / 4)
     female = first.text.take(np.flatnonzero(~first.persian & (first.gender == 0))).to_pylist()
     assert "Mary" in female and "Olivia" == female[0]
-    # Three distinct one-edit typos per name, none the name itself.
+    # Three distinct typos per name, none the name itself.
     typos = surnames.typos.to_pylist()
     for i in (0, len(text) - 1):
         variants = typos[3 * i : 3 * i + 3]
@@ -315,7 +315,7 @@ def test_latin_names_follow_the_census_shares_behind_the_hand_picked_ones():
 
 def test_namesakes_are_about_as_rare_as_in_a_real_population(demo):
     """With the 226 hand-picked Latin names alone one Latin-named person in eleven was a Smith and 2,000
-    customers had at most 126 surnames; with the census shares most surnames belong to one or two persons."""
+    customers had at most 126 surnames; with the census shares they have over a thousand."""
     landing, _, _ = demo
     surnames = []
     for path in _files(landing, "customers", "csv"):

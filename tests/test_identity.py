@@ -297,11 +297,10 @@ def test_a_nickname_weighs_as_the_same_first_name_not_as_a_different_one():
 def test_a_rare_full_name_alone_makes_a_candidate_pair_and_a_common_one_does_not(monkeypatch):
     names = pa.table({"first_name_n": ["ada"] * 2 + ["john"] * 11 + [None],
                       "last_name_n": ["byron"] * 2 + ["smith"] * 11 + ["byron"]})
-    rare = linkage._rare_full_name(names, names).to_pylist()
-    assert rare == ["ada byron"] * 2 + [None] * 12  # 11 John Smiths are more than RARE_FULL_NAME_RECORDS
-    # Rarity is counted over the base (all records), not over the records at hand.
-    assert linkage._rare_full_name(names.slice(11, 2), names).to_pylist() == [None, None]
-    assert linkage._rare_full_name(names.slice(0, 1), names.slice(0, 1)).to_pylist() == ["ada byron"]
+    assert linkage._rare_names(names).to_pylist() == ["ada byron"]  # 11 John Smiths are more than 10; no null
+    # Rarity is counted over all records (the names given), not over the records at hand.
+    assert linkage._rare_names(names.slice(11, 2)).to_pylist() == ["john smith"]
+    assert linkage._rare_names(names.slice(0, 1)).to_pylist() == ["ada byron"]
 
     # A contact-centre record (phone) and a marketing one (email) share only the name.
     rows = [{"source_system": "cc", "customer_id": "A", "first_name": "Ada", "last_name": "Byron",

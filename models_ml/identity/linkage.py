@@ -242,13 +242,17 @@ def _record_columns(table: pa.Table) -> pa.Table:
     return table.select(list(RECORD_COLUMNS))
 
 
-def _records(table: pa.Table, base: pa.Table | None = None) -> pa.Table:
+def _records(table: pa.Table, rare_names: pa.Array | None = None) -> pa.Table:
     """The columns Splink compares: RECORD_COLUMNS, the first name's nickname forms and the rare full name
     (derived here, so the stored match hash and the registry depend on neither the nickname list nor on
-    other records). How rare a name is is counted over `base` (default: `table`), all the records there
-    are, when `table` is only some of them."""
+    other records). `rare_names` are those of all the records there are (`_rare_names`), when `table` is
+    only some of them; by default they are counted over `table`."""
     table = with_name_forms(_record_columns(table))
-    return table.append_column("rare_full_name", _rare_full_name(table, table if base is None else base))
+    if rare_names is None:
+        rare_names = _rare_names(table)
+    name = _full_name(table)
+    rare = pc.if_else(pc.is_in(name, value_set=rare_names), name, pa.scalar(None, pa.string()))
+    return table.append_column("rare_full_name", rare)
 
 
 def _full_name(table: pa.Table) -> pa.ChunkedArray:
@@ -256,12 +260,11 @@ def _full_name(table: pa.Table) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(first, last, " ")
 
 
-def _rare_full_name(table: pa.Table, base: pa.Table) -> pa.ChunkedArray:
-    """'first last' where at most RARE_FULL_NAME_RECORDS records of `base` bear it, else null."""
-    counts = pa.table({"name": _full_name(base)}).group_by("name").aggregate([("name", "count")])
-    rare = counts.filter(pc.less_equal(counts["name_count"], RARE_FULL_NAME_RECORDS))["name"]
-    name = _full_name(table)
-    return pc.if_else(pc.is_in(name, value_set=rare.combine_chunks()), name, pa.scalar(None, pa.string()))
+def _rare_names(base: pa.Table) -> pa.Array:
+    """The full names ('first last') that at most RARE_FULL_NAME_RECORDS records of `base` bear."""
+    names = pa.table({"name": _full_name(base)}).filter(pc.field("name").is_valid())  # no name, no block
+    counts = names.group_by("name").aggregate([("name", "count")])
+    return counts.filter(pc.less_equal(counts["name_count"], RARE_FULL_NAME_RECORDS))["name"].combine_chunks()
 
 
 def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
@@ -387,7 +390,8 @@ class LinkageModel:
         bits (they split). A pair that is neither is never kept and never splits (clusters.split_conflicts),
         so dropping it changes nothing; at 1M demo customers the pairs of the large groups were most of
         memory."""
-        records = _records(records, term_frequency_base).append_column("group_id", groups)
+        records = _records(records, _rare_names(_record_columns(term_frequency_base))).append_column(
+            "group_id", groups)
         _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
         records = records.append_column("in_large_group", pa.array(counts[inverse] > LARGE_GROUP))
         db_api = splink_api(self.backend)
@@ -426,7 +430,8 @@ class LinkageModel:
         Term frequencies come from `term_frequency_base` (default: existing and new together)."""
         base = term_frequency_base if term_frequency_base is not None else pa.concat_tables(
             [_record_columns(existing), _record_columns(new)])
-        existing, new = _records(existing, base), _records(new, base)
+        rare_names = _rare_names(_record_columns(base))  # counted once, for both sides
+        existing, new = _records(existing, rare_names), _records(new, rare_names)
         db_api = splink_api(self.backend)
         settings = json.loads(self.model_json)
         settings.pop("linker_uid", None)
@@ -453,8 +458,7 @@ class LinkageModel:
 def _design(settings: dict) -> tuple:
     """What a model's settings hold besides trained numbers: the blocking rules and, per comparison, each
     level's condition and term-frequency adjustment."""
-    rules = tuple(r["blocking_rule"] if isinstance(r, dict) else r
-                  for r in settings["blocking_rules_to_generate_predictions"])
+    rules = tuple(r["blocking_rule"] for r in settings["blocking_rules_to_generate_predictions"])
     levels = tuple(
         (c["output_column_name"], tuple((lv["sql_condition"], lv.get("tf_adjustment_column"),
                                          lv.get("tf_adjustment_weight"), lv.get("is_null_level", False))

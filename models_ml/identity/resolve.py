@@ -118,21 +118,19 @@ def resolve(
         "where customer_source_key not in (select unique_id from identity_current)"
     ).fetchall()[0]
     model_rows = con.execute(f"select model_json from {SCHEMA}.model order by trained_at desc limit 1").fetchall()
-    model_row = model_rows[0] if model_rows else None
-    if model_row is not None and not LinkageModel(model_row[0], config.backend).is_current:
+    model = LinkageModel(model_rows[0][0], config.backend) if model_rows else None
+    if model is not None and not model.is_current:
         logger.warning("the stored linkage model has other comparisons or blocking rules than this version's: "
                        "training again and scoring every record (keys stay by the stable-key rule)")
-        model_row = None
+        model = None
     matchable = current.filter(pc.field("has_match_data"))
-    trained = model_row is None
+    trained = model is None
     timings["prepare"] = time.perf_counter() - start
 
     start = time.perf_counter()
     if trained:
         model = LinkageModel.train(matchable, seed=config.seed, backend=config.backend)
         con.execute(f"insert into {SCHEMA}.model values (?, ?, ?)", [now, len(matchable), model.model_json])
-    else:
-        model = LinkageModel(model_row[0], config.backend)
     timings["train"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -255,3 +255,16 @@ scores as (
 
 select * from scores
 {% endmacro %}
+
+{#- The rows of `entity` in the loads this run profiles, as a subquery: what staged_<entity> holds, for a
+    second read of it in dq_rule_results (DuckDB would materialise a CTE read twice: every column of
+    every row). -#}
+{% macro dq_staged_rows(entity) -%}
+    (
+        select loaded.*
+        from {{ ref('stg_landing__' ~ entity) }} as loaded
+        inner join new_loads
+            on loaded.source_system = new_loads.source_system
+            and loaded._delivery_date = new_loads._delivery_date
+    )
+{%- endmacro %}

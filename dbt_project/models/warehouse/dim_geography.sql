@@ -3,15 +3,9 @@
 
 with
 
-geodemographics as (
-
-    select * from {{ ref('ods_geodemographics') }}
-
-),
-
 ranked as (
 
-    {{ deduplicate('geodemographics', 'postcode_key', ['_delivery_date desc', 'source_system']) }}
+    {{ deduplicate(ref('ods_geodemographics'), 'postcode_key', ['_delivery_date desc', 'source_system']) }}
 
 ),
 

@@ -1,14 +1,8 @@
 with
 
-accounts as (
-
-    select * from {{ ref('stg_landing__accounts') }}
-
-),
-
 deduplicated as (
 
-    {{ deduplicate('accounts', ['source_system', 'account_id'], latest_delivery_order()) }}
+    {{ deduplicate(ref('stg_landing__accounts'), ['source_system', 'account_id'], latest_delivery_order()) }}
 
 )
 

@@ -1,14 +1,8 @@
 with
 
-campaigns as (
-
-    select * from {{ ref('stg_landing__campaigns') }}
-
-),
-
 deduplicated as (
 
-    {{ deduplicate('campaigns', ['source_system', 'campaign_id'], latest_delivery_order()) }}
+    {{ deduplicate(ref('stg_landing__campaigns'), ['source_system', 'campaign_id'], latest_delivery_order()) }}
 
 )
 

@@ -3,12 +3,6 @@
 
 with
 
-customers as (
-
-    select * from {{ ref('stg_landing__customers') }}
-
-),
-
 sentinels as (
 
     select * from {{ ref('dq_sentinel_values') }}
@@ -17,7 +11,7 @@ sentinels as (
 
 deduplicated as (
 
-    {{ deduplicate('customers', ['source_system', 'customer_id'], latest_delivery_order('updated_at')) }}
+    {{ deduplicate(ref('stg_landing__customers'), ['source_system', 'customer_id'], latest_delivery_order('updated_at')) }}
 
 ),
 

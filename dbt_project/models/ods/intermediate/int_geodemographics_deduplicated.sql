@@ -1,14 +1,8 @@
 with
 
-geodemographics as (
-
-    select * from {{ ref('stg_landing__geodemographics') }}
-
-),
-
 deduplicated as (
 
-    {{ deduplicate('geodemographics', ['source_system', 'postcode_key'], latest_delivery_order()) }}
+    {{ deduplicate(ref('stg_landing__geodemographics'), ['source_system', 'postcode_key'], latest_delivery_order()) }}
 
 )
 

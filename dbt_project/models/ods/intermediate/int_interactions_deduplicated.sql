@@ -1,14 +1,8 @@
 with
 
-interactions as (
-
-    select * from {{ ref('stg_landing__interactions') }}
-
-),
-
 deduplicated as (
 
-    {{ deduplicate('interactions', ['source_system', 'interaction_id'], latest_delivery_order()) }}
+    {{ deduplicate(ref('stg_landing__interactions'), ['source_system', 'interaction_id'], latest_delivery_order()) }}
 
 )
 

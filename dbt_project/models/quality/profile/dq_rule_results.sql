@@ -253,13 +253,13 @@ rows_customers as (
 
     select
         customers.*,
-        count(*) over (partition by customers.source_system, customers.customer_id, customers._delivery_date)
-            as rows_with_key_in_delivery,
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery,
         {{ sentinel_flags() | indent(8) }},
         coalesce(national_ids.customers_sharing_national_id, 0) as customers_sharing_national_id,
         case when known_postcodes.postcode_key is not null then true else false end as is_known_postcode,
         case when (select count(*) from known_postcodes) > 0 then true else false end as has_geodemographics
     from staged_customers as customers
+    {{ repeated_keys_join('left', dq_staged_rows('customers'), ['source_system', 'customer_id', '_delivery_date'], 'customers', 'repeated_in_delivery') }}
     {{- join_sentinels('customers', 'sentinels') }}
     left join customers_per_national_id as national_ids
         on customers.source_system = national_ids.source_system
@@ -273,11 +273,11 @@ rows_accounts as (
 
     select
         accounts.*,
-        count(*) over (partition by accounts.source_system, accounts.account_id, accounts._delivery_date)
-            as rows_with_key_in_delivery,
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery,
         case when products.product_id is not null then true else false end as is_known_product,
         case when customers.customer_id is not null then true else false end as is_known_customer
     from staged_accounts as accounts
+    {{ repeated_keys_join('left', dq_staged_rows('accounts'), ['source_system', 'account_id', '_delivery_date'], 'accounts', 'repeated_in_delivery') }}
     left join products on accounts.product_id = products.product_id
     left join delivered_customers as customers
         on accounts.source_system = customers.source_system and accounts.customer_id = customers.customer_id
@@ -288,9 +288,7 @@ rows_transactions as (
 
     select
         transactions.*,
-        count(*) over (
-            partition by transactions.source_system, transactions.transaction_id, transactions._delivery_date
-        ) as rows_with_key_in_delivery,
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery,
         case when transactions.product_id is null or products.product_id is not null then true else false end
             as is_known_product,
         case when transactions.channel_id is null or channels.channel_id is not null then true else false end
@@ -298,6 +296,7 @@ rows_transactions as (
         case when customers.customer_id is not null then true else false end as is_known_customer,
         case when accounts.account_id is not null then true else false end as is_known_account
     from staged_transactions as transactions
+    {{ repeated_keys_join('left', dq_staged_rows('transactions'), ['source_system', 'transaction_id', '_delivery_date'], 'transactions', 'repeated_in_delivery') }}
     left join products on transactions.product_id = products.product_id
     left join channels on transactions.channel_id = channels.channel_id
     left join delivered_customers as customers
@@ -311,13 +310,12 @@ rows_interactions as (
 
     select
         interactions.*,
-        count(*) over (
-            partition by interactions.source_system, interactions.interaction_id, interactions._delivery_date
-        ) as rows_with_key_in_delivery,
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery,
         case when channels.channel_id is not null then true else false end as is_known_channel,
         case when interaction_types.interaction_type is not null then true else false end as is_known_interaction_type,
         case when customers.customer_id is not null then true else false end as is_known_customer
     from staged_interactions as interactions
+    {{ repeated_keys_join('left', dq_staged_rows('interactions'), ['source_system', 'interaction_id', '_delivery_date'], 'interactions', 'repeated_in_delivery') }}
     left join channels on interactions.channel_id = channels.channel_id
     left join interaction_types on interactions.interaction_type = interaction_types.interaction_type
     left join delivered_customers as customers
@@ -329,10 +327,10 @@ rows_campaigns as (
 
     select
         campaigns.*,
-        count(*) over (partition by campaigns.source_system, campaigns.campaign_id, campaigns._delivery_date)
-            as rows_with_key_in_delivery,
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery,
         case when channels.channel_id is not null then true else false end as is_known_channel
     from staged_campaigns as campaigns
+    {{ repeated_keys_join('left', dq_staged_rows('campaigns'), ['source_system', 'campaign_id', '_delivery_date'], 'campaigns', 'repeated_in_delivery') }}
     left join channels on campaigns.channel_id = channels.channel_id
 
 ),
@@ -341,11 +339,10 @@ rows_campaign_contacts as (
 
     select
         contacts.*,
-        count(*) over (
-            partition by contacts.source_system, contacts.campaign_id, contacts.customer_id, contacts._delivery_date
-        ) as rows_with_key_in_delivery,
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery,
         case when campaigns.campaign_id is not null then true else false end as is_known_campaign
     from staged_campaign_contacts as contacts
+    {{ repeated_keys_join('left', dq_staged_rows('campaign_contacts'), ['source_system', 'campaign_id', 'customer_id', '_delivery_date'], 'contacts', 'repeated_in_delivery') }}
     left join delivered_campaigns as campaigns
         on contacts.source_system = campaigns.source_system and contacts.campaign_id = campaigns.campaign_id
 
@@ -355,9 +352,9 @@ rows_geodemographics as (
 
     select
         geo.*,
-        count(*) over (partition by geo.source_system, geo.postcode_key, geo._delivery_date)
-            as rows_with_key_in_delivery
+        coalesce(repeated_in_delivery.row_count, 1) as rows_with_key_in_delivery
     from staged_geodemographics as geo
+    {{ repeated_keys_join('left', dq_staged_rows('geodemographics'), ['source_system', 'postcode_key', '_delivery_date'], 'geo', 'repeated_in_delivery') }}
 
 ),
 

@@ -15,15 +15,9 @@
 
 with
 
-customers as (
-
-    select * from {{ ref('stg_landing__customers') }}
-
-),
-
 current_records as (
 
-    {{ deduplicate('customers', ['source_system', 'customer_id'], latest_delivery_order('updated_at')) }}
+    {{ deduplicate(ref('stg_landing__customers'), ['source_system', 'customer_id'], latest_delivery_order('updated_at')) }}
 
 ),
 

@@ -86,8 +86,14 @@ def read_history(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, ob
     return {
         "campaigns": campaigns,
         "contacts": contacts,
-        "months": con.sql(f"""select customer_key, month_start, revenue, profit, cost_to_serve, interactions,
-                                     assisted_interactions, complaints, products_held
+        # doubles and 32-bit counts, not decimal128 and int64: at 1M customers (24.6M months) the Arrow
+        # table is 1.8 GiB instead of 2.8
+        "months": con.sql(f"""select customer_key, month_start, cast(revenue as double) as revenue,
+                                     cast(profit as double) as profit, cast(cost_to_serve as double) as cost_to_serve,
+                                     cast(interactions as integer) as interactions,
+                                     cast(assisted_interactions as integer) as assisted_interactions,
+                                     cast(complaints as integer) as complaints,
+                                     cast(products_held as integer) as products_held
                               from warehouse.fct_customer_month where month_start <= {day}""").to_arrow_table(),
         "holdings": con.sql(f"""select customer_key, product_id, opened_date, closed_date from warehouse.fct_holdings
                                 where opened_date <= {day}""").to_arrow_table(),
@@ -131,11 +137,14 @@ def run_targeting(settings: Settings, range_end: dt.date | None = None) -> Targe
 
 def targeting_for_warehouse(warehouse: Path, config: TargetingSettings,
                             range_end: dt.date | None = None) -> TargetingResult:
-    """Validate, compare and score, and write the targeting tables (see the module docstring)."""
+    """Validate, compare and score, and write the targeting tables (see the module docstring). The warehouse
+    is closed while the models fit, so its page cache does not stay in memory beside them."""
     with duckdb.connect(str(warehouse)) as con:
         as_of = as_of_date(con, range_end)
         history = read_history(con, as_of)
-        result = evaluate_targeting(history, as_of, config)
+    result = evaluate_targeting(history, as_of, config)
+    del history
+    with duckdb.connect(str(warehouse)) as con:
         metrics = {**result.metrics, **{f"not validated: {note}": 1.0 for note in result.notes}}
         tables = {METRICS_TABLE: pd.DataFrame({"metric": list(metrics), "value": list(metrics.values()),
                                                "as_of_date": as_of})}
@@ -236,17 +245,22 @@ def run_lookalikes(settings: Settings, range_end: dt.date | None = None) -> Look
 def lookalikes_for_warehouse(warehouse: Path, config: TargetingSettings,
                              range_end: dt.date | None = None) -> LookalikeResult | None:
     """Score every current customer's likeness to the most profitable ones and write customer_lookalikes and
-    lookalike_drivers; None (and both tables dropped) when there are too few customers with a P&L."""
+    lookalike_drivers; None (and both tables dropped) when there are too few customers with a P&L. The
+    warehouse is closed while the model fits."""
     with duckdb.connect(str(warehouse)) as con:
         as_of = as_of_date(con, range_end)
         history = read_history(con, as_of)
         profit = con.sql(f"select customer_key, cast(profit as double) as profit from {SCHEMA}.customer_profitability"
                          ).df().set_index("customer_key")["profit"]
-        features = current_features(history, as_of).set_index("customer_key")
-        try:
-            result = lookalikes(features, profit.reindex(features.index), config.lookalike_seed_share,
-                                config.regularisation, random_state=config.seed)
-        except ValueError:
+    features = current_features(history, as_of).set_index("customer_key")
+    del history
+    try:
+        result = lookalikes(features, profit.reindex(features.index), config.lookalike_seed_share,
+                            config.regularisation, random_state=config.seed)
+    except ValueError:
+        result = None
+    with duckdb.connect(str(warehouse)) as con:
+        if result is None:
             for name in (LOOKALIKE_TABLE, DRIVERS_TABLE):
                 con.execute(f"drop table if exists {SCHEMA}.{name}")
             return None
